@@ -1,0 +1,87 @@
+# sigma.deploy — the two commands of the quick start are `make demo` and `make test`.
+# Each installs what it needs (Debian packages as root, a pinned .venv, the test-host image)
+# and reuses it on the next run. `make help` lists every target.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+COLLECTIONS := $(ROOT)/.build/collections
+PYTHON ?= python3
+HOSTCTL := $(PYTHON) $(ROOT)/tests/hosts/hostctl.py
+DEMO_HOSTS ?= 3
+
+export PATH := $(BIN):$(PATH)
+export CONTAINERS_CONF := $(ROOT)/tests/hosts/containers.conf
+export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export SIGMA_NETWORK ?= sigma-deploy
+
+.PHONY: help demo demo-clean test lint sanity unit molecule integration build image \
+	system-demo system-test venv venv-test collection-link hosts-clean clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+# --- installing what is needed ---------------------------------------------------------
+system-demo:
+	@$(ROOT)/tools/bootstrap.sh system demo
+
+system-test:
+	@$(ROOT)/tools/bootstrap.sh system test
+
+venv: system-demo ## the controller virtualenv (.venv, requirements.txt)
+	@$(ROOT)/tools/bootstrap.sh venv requirements.txt
+
+venv-test: system-test ## the test virtualenv (.venv, requirements-test.txt)
+	@$(ROOT)/tools/bootstrap.sh venv requirements-test.txt
+
+image: system-demo ## the Debian 12 systemd test-host image (built once per recipe)
+	@bash $(ROOT)/tests/hosts/build-image.sh
+
+collection-link: ## make this checkout resolvable as sigma.deploy
+	@mkdir -p $(COLLECTIONS)/ansible_collections/sigma
+	@ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/sigma/deploy
+
+# --- the demo ---------------------------------------------------------------------------
+demo: venv image collection-link ## start 3 local hosts and configure them with playbooks/site.yml
+	@$(HOSTCTL) up --group demo --count $(DEMO_HOSTS) --inventory $(ROOT)/inventories/local/hosts.yml
+	@cd $(ROOT) && ansible-playbook playbooks/demo.yml
+
+demo-clean: ## remove the demo hosts
+	@$(HOSTCTL) down --group demo
+
+# --- the tests --------------------------------------------------------------------------
+test: venv-test image collection-link ## every check: lint, sanity, unit, molecule, integration
+	@$(ROOT)/tools/test-all.sh
+
+lint: venv-test collection-link ## ruff and ansible-lint (production profile)
+	@cd $(ROOT) && ruff check . && ruff format --check .
+	@cd $(ROOT) && ansible-lint --profile production --offline
+
+sanity: venv-test ## ansible-test sanity on a copy of the collection in .build/sanity
+	@$(ROOT)/tools/sanity.sh
+
+unit: venv-test ## pytest unit tests (no hosts needed)
+	@cd $(ROOT) && pytest tests/unit
+
+molecule: venv-test image collection-link ## the role scenarios (podman driver)
+	@$(HOSTCTL) network
+	@cd $(ROOT) && SIGMA_TEST_IMAGE=$$(bash tests/hosts/build-image.sh --print-tag) \
+		molecule test --all
+
+integration: venv-test image collection-link ## playbooks against local hosts over SSH
+	@cd $(ROOT) && pytest tests/integration
+
+build: venv ## build the collection tarball into dist/
+	@cd $(ROOT) && ansible-galaxy collection build --force --output-path dist .
+
+# --- cleaning up ------------------------------------------------------------------------
+hosts-clean: ## remove every test host of this project (also stale ones)
+	@$(HOSTCTL) down --all
+
+clean: ## remove build output (keeps .venv and the image)
+	rm -rf $(ROOT)/.build $(ROOT)/dist
