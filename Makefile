@@ -50,6 +50,7 @@ collection-link: ## make this checkout resolvable as sigma.deploy
 demo: venv image collection-link ## start 3 local hosts and configure them with playbooks/site.yml
 	@$(HOSTCTL) up --group demo --count $(DEMO_HOSTS) --inventory $(ROOT)/inventories/local/hosts.yml
 	@cd $(ROOT) && ansible-playbook playbooks/demo.yml
+	@echo; cat $(ROOT)/.build/demo-summary.txt
 
 demo-clean: ## remove the demo hosts
 	@$(HOSTCTL) down --group demo
@@ -58,9 +59,11 @@ demo-clean: ## remove the demo hosts
 test: venv-test image collection-link ## every check: lint, sanity, unit, molecule, integration
 	@$(ROOT)/tools/test-all.sh
 
-lint: venv-test collection-link ## ruff and ansible-lint (production profile)
+lint: venv-test collection-link ## ruff, shellcheck, ansible-lint (production profile), changelog lint
 	@cd $(ROOT) && ruff check . && ruff format --check .
+	@cd $(ROOT) && shellcheck tools/*.sh tests/hosts/*.sh .ci/run
 	@cd $(ROOT) && ansible-lint --profile production --offline
+	@cd $(ROOT) && antsibull-changelog lint
 
 sanity: venv-test ## ansible-test sanity on a copy of the collection in .build/sanity
 	@$(ROOT)/tools/sanity.sh

@@ -4,7 +4,7 @@
 # Stale test hosts of an interrupted run are removed first.
 set -uo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-cd "$root_dir"
+cd "$root_dir" || exit 1
 
 checks=(lint sanity unit molecule integration)
 if [[ -n "${SIGMA_CHECKS:-}" ]]; then

@@ -36,7 +36,7 @@ def run(cmd, tmp, env):
 
 
 def test_tarball_holds_the_collection_and_not_the_tooling(installed):
-    tarball, _, _ = installed
+    tarball = installed[0]
     with tarfile.open(tarball) as tar:
         names = set(tar.getnames())
     for wanted in ("MANIFEST.json", "FILES.json", "README.md", "LICENSE", "meta/runtime.yml",
@@ -48,7 +48,7 @@ def test_tarball_holds_the_collection_and_not_the_tooling(installed):
 
 
 def test_role_documentation_resolves_by_fqcn(installed):
-    _, tmp, env = installed
+    tmp, env = installed[1:]
     proc = run(["ansible-doc", "-t", "role", "-j", "sigma.deploy.server_base"], tmp, env)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)["sigma.deploy.server_base"]
@@ -58,7 +58,7 @@ def test_role_documentation_resolves_by_fqcn(installed):
 
 
 def test_collection_playbook_and_role_resolve(installed):
-    _, tmp, env = installed
+    tmp, env = installed[1:]
     proc = run(["ansible-playbook", "-i", "localhost,", "--syntax-check", "sigma.deploy.site"],
                tmp, env)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
