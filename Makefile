@@ -47,8 +47,8 @@ collection-link: ## make this checkout resolvable as sigma.deploy
 	@ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/sigma/deploy
 
 # --- the demo ---------------------------------------------------------------------------
-demo: venv image collection-link ## start 3 local hosts and configure them with playbooks/site.yml
-	@$(HOSTCTL) up --group demo --count $(DEMO_HOSTS) --inventory $(ROOT)/inventories/local/hosts.yml
+demo: venv image collection-link ## start 3 local hosts (or reuse them) and configure them with playbooks/site.yml
+	@$(HOSTCTL) up --group demo --count $(DEMO_HOSTS) --reuse --inventory $(ROOT)/inventories/local/hosts.yml
 	@cd $(ROOT) && ansible-playbook playbooks/demo.yml
 	@echo; cat $(ROOT)/.build/demo-summary.txt
 
