@@ -1,0 +1,1 @@
+"""Local simulators of the cloud APIs that sigma.deploy talks to (tests and demo only)."""

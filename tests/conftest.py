@@ -1,0 +1,86 @@
+"""Fixtures shared by every test folder: the cloud API simulator."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.cloudsim import contract  # noqa: E402
+from tests.cloudsim.app import Settings, start  # noqa: E402
+
+
+@dataclass
+class CloudSim:
+    """A running simulator (HTTPS, its own CA) and the ways to steer it."""
+
+    url: str
+    token: str
+    ca_path: str
+    sim: object
+    record: Path
+
+    def endpoint(self, vendor: str) -> str:
+        prefix = {"hetzner": "/hetzner/v1", "digitalocean": "/digitalocean"}[vendor]
+        return self.url + prefix
+
+    def admin(self, path: str, data: dict | None = None) -> dict:
+        import ssl
+
+        ctx = ssl.create_default_context(cafile=self.ca_path)
+        body = json.dumps(data).encode() if data is not None else None
+        req = urllib.request.Request(
+            self.url + "/_admin/" + path, data=body, method="POST" if body is not None else "GET"
+        )
+        with urllib.request.urlopen(req, context=ctx, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def reset(self) -> None:
+        """Forget every resource and clear every fault."""
+        self.admin("faults", {"rate_limit_next": 0, "server_error_next": 0,
+                              "action_error_next": 0, "action_delay": 0.0})  # fmt: skip
+        self.admin("reset", {})
+
+    def faults(self, **settings) -> dict:
+        return self.admin("faults", settings)
+
+
+@pytest.fixture(scope="session")
+def cloudsim(tmp_path_factory) -> CloudSim:
+    """One HTTPS simulator for the whole session (memory backend).
+
+    Every exchange is recorded; at the end of the session each is checked against the vendor
+    spec (skipped where the specs are absent), and any mismatch fails the session.
+    """
+    tmp = tmp_path_factory.mktemp("cloudsim")
+    settings = Settings(
+        port=0, tls=True, ca_path=str(tmp / "ca.pem"), record=str(tmp / "exchanges.jsonl")
+    )
+    server, sim, url = start(settings)
+    handle = CloudSim(url, settings.token, settings.ca_path, sim, Path(settings.record))
+    yield handle
+    server.shutdown()
+    if contract.missing_reason() is None:
+        count, problems = contract.check_file(handle.record)
+        if problems:
+            shown = "\n".join(problems[:30])
+            pytest.fail(
+                f"{len(problems)} of {count} simulator exchanges do not match the vendor "
+                f"specs:\n{shown}",
+                pytrace=False,
+            )
+
+
+@pytest.fixture
+def sim(cloudsim) -> CloudSim:
+    """The session simulator, emptied and without faults for this test."""
+    cloudsim.reset()
+    return cloudsim
