@@ -20,7 +20,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export SIGMA_NETWORK ?= sigma-deploy
 
-.PHONY: help demo demo-clean test lint sanity unit molecule integration build image \
+.PHONY: help demo demo-clean test lint sanity unit molecule integration build image cloudsim \
 	system-demo system-test venv venv-test collection-link hosts-clean clean
 
 help: ## list the targets
@@ -81,6 +81,10 @@ integration: venv-test image collection-link ## playbooks against local hosts ov
 
 build: venv ## build the collection tarball into dist/
 	@cd $(ROOT) && ansible-galaxy collection build --force --output-path dist .
+
+# --- the local cloud --------------------------------------------------------------------
+cloudsim: venv-test ## serve the Hetzner and DigitalOcean API simulators in the foreground
+	@cd $(ROOT) && python -m tests.cloudsim
 
 # --- cleaning up ------------------------------------------------------------------------
 hosts-clean: ## remove every test host of this project (also stale ones)

@@ -6,7 +6,8 @@ import subprocess
 import tarfile
 
 import pytest
-from conftest import ROOT
+
+from tests.integration.support import ROOT
 
 
 @pytest.fixture(scope="module")

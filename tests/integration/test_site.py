@@ -6,7 +6,8 @@ import socket
 import subprocess
 
 import pytest
-from conftest import hostctl, recap, run_playbook, ssh, start_group
+
+from tests.integration.support import hostctl, recap, run_playbook, ssh, start_group
 
 pytestmark = pytest.mark.hosts
 
