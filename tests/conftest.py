@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import urllib.request
@@ -16,6 +17,7 @@ if str(ROOT) not in sys.path:
 
 from tests.cloudsim import contract  # noqa: E402
 from tests.cloudsim.app import Settings, start  # noqa: E402
+from tests.cloudsim.core import Faults  # noqa: E402
 
 
 @dataclass
@@ -45,8 +47,7 @@ class CloudSim:
 
     def reset(self) -> None:
         """Forget every resource and clear every fault."""
-        self.admin("faults", {"rate_limit_next": 0, "server_error_next": 0,
-                              "action_error_next": 0, "action_delay": 0.0})  # fmt: skip
+        self.admin("faults", dataclasses.asdict(Faults()))
         self.admin("reset", {})
 
     def faults(self, **settings) -> dict:

@@ -8,6 +8,7 @@ input on purpose gets its 4xx, and that answer is validated).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from functools import cache
@@ -40,6 +41,13 @@ def openapi_for(vendor: str):
 
     file_name, _ = SPECS[vendor]
     spec = json.loads((specs_dir() / file_name).read_text())
+    # Known faults of a vendor file (documented in its spec_fixes module) are mended first.
+    try:
+        fixes = importlib.import_module(f"tests.cloudsim.{vendor}.spec_fixes")
+    except ModuleNotFoundError:
+        fixes = None
+    if fixes is not None and hasattr(fixes, "fix_spec"):
+        spec = fixes.fix_spec(spec)
     # The vendor files do not all pass openapi-core's strict spec validator (specs README).
     return OpenAPI.from_dict(spec, config=Config(spec_validator_cls=None))
 
@@ -61,6 +69,8 @@ def check_exchange(line: dict) -> list[str]:
         args=args,
         data=line.get("request_body") or None,
         content_type=line.get("content_type") or "application/json",
+        # The simulator checked the token itself; the spec only needs to see one was sent.
+        headers={"Authorization": "Bearer recorded-token"},
     )
     body = line.get("response_body")
     response = MockResponse(

@@ -57,6 +57,7 @@ class Request:
     headers: dict[str, str]
     body: Any
     params: dict[str, str] = field(default_factory=dict)  # from the route pattern
+    url_root: str = ""  # scheme://host:port plus the vendor prefix, for absolute links
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)

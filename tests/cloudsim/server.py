@@ -45,7 +45,7 @@ class Simulator:
 
     def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Response:
         parsed = urllib.parse.urlsplit(raw_path)
-        path = parsed.path
+        path = urllib.parse.unquote(parsed.path)
         query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
         if path.startswith("/_admin/"):
             return self.admin(method, path, body)
@@ -82,7 +82,9 @@ class Simulator:
             vendor.tick()
             sub_path = path[len(vendor.prefix) :] or "/"
             handler, params = vendor.router.match(method, sub_path)
-            request = Request(method, sub_path, query, headers, payload, params)
+            scheme = headers.get("x-cloudsim-scheme", "https")
+            root = f"{scheme}://{headers.get('host', 'localhost')}{vendor.prefix}"
+            request = Request(method, sub_path, query, headers, payload, params, root)
             return handler(request)
         except ApiError as err:
             return Response(err.status, vendor.error_body(err), vendor.error_headers(err))
@@ -133,6 +135,9 @@ def make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "cloudsim/1"
+        # Headers and body go out in separate writes: without this, each keep-alive request
+        # waits ~40 ms for the peer's delayed ACK.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the tests read the recorded exchanges, not an access log."""
@@ -141,6 +146,10 @@ def make_handler(sim: Simulator) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
+            scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
+            host, port = self.server.server_address[:2]
+            headers.setdefault("host", f"{host}:{port}")
+            headers["x-cloudsim-scheme"] = scheme
             response = sim.handle(self.command, self.path, headers, body)
             payload = b"" if response.body is None else json.dumps(response.body).encode()
             self.send_response(response.status)
