@@ -69,6 +69,7 @@ def build(settings: Settings) -> Simulator:
             continue
         vendors.append(module.make(faults, backend))
     sim = Simulator(vendors, faults, settings.token, settings.record)
+    sim.backend = backend
     for vendor in vendors:
         sim.reset_hooks.append(vendor.reset)
     return sim

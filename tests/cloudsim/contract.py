@@ -39,7 +39,7 @@ def openapi_for(vendor: str):
     from openapi_core import OpenAPI
     from openapi_core.configurations import Config
 
-    file_name, _ = SPECS[vendor]
+    file_name = SPECS[vendor][0]
     spec = json.loads((specs_dir() / file_name).read_text())
     # Known faults of a vendor file (documented in its spec_fixes module) are mended first.
     try:

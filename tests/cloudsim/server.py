@@ -36,6 +36,7 @@ class Simulator:
         self.record_path = Path(record) if record else None
         self.lock = threading.RLock()
         self.reset_hooks: list[Any] = []
+        self.backend: Any = None  # where servers live (app.build sets it)
 
     def vendor_for(self, path: str) -> Vendor | None:
         for vendor in self.vendors:

@@ -95,7 +95,7 @@ class DigitalOcean(Vendor):
 
     def error_headers(self, err: ApiError) -> dict[str, str]:
         if err.status == 429:
-            _, reset = self._rate_state()
+            reset = self._rate_state()[1]
             return {
                 "Retry-After": str(err.details.get("retry_after", 1)),
                 "ratelimit-limit": str(RATE_LIMIT),

@@ -634,7 +634,7 @@ def test_load_balancer_by_tag(api):
 
 
 def test_reset_forgets_resources_not_catalogues(sim, api):
-    text, _ = public_key()
+    text = public_key()[0]
     api.ok("POST", "/account/keys", {"name": "k", "public_key": text}, status=201)
     api.create_droplet(tags=["x"])
     api.ok("POST", "/firewalls", FIREWALL, status=202)
