@@ -20,7 +20,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export SIGMA_NETWORK ?= sigma-deploy
 
-.PHONY: help demo demo-clean test lint sanity unit molecule integration build image cloudsim \
+.PHONY: help demo demo-clean test lint sanity unit molecule integration build image cloudsim bench \
 	system-demo system-test venv venv-test collection-link hosts-clean clean
 
 help: ## list the targets
@@ -47,13 +47,28 @@ collection-link: ## make this checkout resolvable as sigma.deploy
 	@ln -sfn ../../../.. $(COLLECTIONS)/ansible_collections/sigma/deploy
 
 # --- the demo ---------------------------------------------------------------------------
-demo: venv image collection-link ## start 3 local hosts (or reuse them) and configure them with playbooks/site.yml
-	@$(HOSTCTL) up --group demo --count $(DEMO_HOSTS) --reuse --inventory $(ROOT)/inventories/local/hosts.yml
-	@cd $(ROOT) && ansible-playbook playbooks/demo.yml
+PROVIDER ?= hetzner
+DEMO := $(ROOT)/.build/demo
+CLOUDSIM_ENV = eval "$$($(ROOT)/tools/cloudsim.sh env)"
+
+demo: venv image collection-link ## provision 3 servers at the simulated provider (PROVIDER=hetzner|digitalocean), configure them, show them
+	@$(ROOT)/tools/cloudsim.sh start
+	@mkdir -p $(DEMO) && chmod 700 $(DEMO)
+	@test -f $(DEMO)/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -C sigma-demo -f $(DEMO)/id_ed25519
+	@cd $(ROOT) && $(CLOUDSIM_ENV) && ansible-playbook playbooks/provision.yml \
+		-e provider=$(PROVIDER) -e @playbooks/vars/demo-servers-$(PROVIDER).yml \
+		-e sigma_ssh_public_key_file=$(DEMO)/id_ed25519.pub -e sigma_known_hosts_file=$(DEMO)/known_hosts
+	@cd $(ROOT) && $(CLOUDSIM_ENV) && ansible-playbook playbooks/demo.yml
 	@echo; cat $(ROOT)/.build/demo-summary.txt
 
-demo-clean: ## remove the demo hosts
-	@$(HOSTCTL) down --group demo
+demo-clean: ## remove the demo servers and stop the simulator
+	@if [ -f $(ROOT)/.build/cloudsim/pid ]; then cd $(ROOT) && $(CLOUDSIM_ENV) && \
+		for p in hetzner digitalocean; do \
+			test -f playbooks/tasks/destroy_$$p.yml || continue; \
+			ansible-playbook playbooks/destroy.yml -e provider=$$p -e sigma_project=demo >/dev/null || exit 1; \
+		done; fi
+	@$(ROOT)/tools/cloudsim.sh stop
+	@$(HOSTCTL) down --group demo >/dev/null
 
 # --- the tests --------------------------------------------------------------------------
 test: venv-test image collection-link ## every check: lint, sanity, unit, molecule, integration
@@ -81,6 +96,10 @@ integration: venv-test image collection-link ## playbooks against local hosts ov
 
 build: venv ## build the collection tarball into dist/
 	@cd $(ROOT) && ansible-galaxy collection build --force --output-path dist .
+
+# --- benchmarks -------------------------------------------------------------------------
+bench: venv-test collection-link ## performance measurements, printed as a table
+	@cd $(ROOT) && python tools/bench.py
 
 # --- the local cloud --------------------------------------------------------------------
 cloudsim: venv-test ## serve the Hetzner and DigitalOcean API simulators in the foreground

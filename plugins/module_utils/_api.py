@@ -1,0 +1,266 @@
+# Copyright: (c) 2026, sigma.deploy contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""One HTTP API client base for every provider (Hetzner Cloud, DigitalOcean, ...).
+
+What a provider adds (``_hetzner.py``): its base URL, how its errors look
+(:meth:`ApiClient.error_from_response`), how its pages chain (:meth:`ApiClient.next_page`)
+and which of its error codes are worth a retry.
+
+- One exception type, :class:`ApiError`, for every failure: HTTP errors, network errors,
+  actions that end in error and waits that run out of time.
+- Retries only for throttling (429), server errors (5xx, not 501) and the codes a provider
+  marks retryable, with full-jitter exponential backoff that honours ``Retry-After``, bounded
+  by a number of retries and a total time. Validation errors (other 4xx) are never retried.
+- The token travels only in the ``Authorization`` header and is removed from every message.
+- TLS is verified by default; ``ca_path`` names a CA bundle, and requests itself honours
+  ``REQUESTS_CA_BUNDLE`` when no ``ca_path`` is given.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import traceback
+
+try:
+    import requests
+except ImportError:  # pragma: no cover - reported through missing_required_lib
+    requests = None
+    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+else:
+    REQUESTS_IMPORT_ERROR = None
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.sigma.deploy.plugins.module_utils._retry import (
+    RetryPolicy,
+    parse_retry_after,
+    retryable_status,
+)
+
+USER_AGENT = "sigma.deploy"
+REDACTED = "********"
+IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
+
+
+class ApiError(Exception):
+    """A failed API call: who answered (``vendor``), the HTTP status (None when no answer came),
+    the vendor's error code, its message and, where the vendor names one, the offending field.
+    """
+
+    def __init__(self, vendor, status, code, message, field=None):
+        super().__init__(message)
+        self.vendor = vendor
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.retry_after = None  # seconds the server asked us to wait (429)
+        self.retry_ok = False  # set by the client when a retry is safe and may help
+
+    def __str__(self):
+        status = f" (HTTP {self.status})" if self.status else ""
+        field = f" for field '{self.field}'" if self.field else ""
+        return f"{self.vendor} API error '{self.code}'{status}{field}: {self.message}"
+
+    def failure(self):
+        """The structured ``failure`` value a module returns."""
+        return {
+            "vendor": self.vendor,
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+        }
+
+
+def require_requests(module):
+    """Fail the module clearly when requests is not installed on the controller."""
+    if requests is None:
+        module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
+
+
+def redact(text, secrets):
+    """``text`` with every secret replaced; secrets shorter than 4 characters are ignored."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def link_next_page(next_url, params):
+    """Pagination by link (DigitalOcean ``links.pages.next``): the parameters of the next page."""
+    if not next_url:
+        return None
+    match = re.search(r"[?&]page=(\d+)", next_url)
+    if not match:
+        return None
+    return dict(params, page=int(match.group(1)))
+
+
+def _short_reason(exc):
+    """A one-line reason for a network error, without object reprs."""
+    reason = exc.args[0] if exc.args else exc
+    reason = getattr(reason, "reason", reason)
+    text = re.sub(r"<[^>]*object at 0x[0-9a-f]+>:?\s*", "", str(reason))
+    return text.strip(" ()'\"") or type(exc).__name__
+
+
+def _never_sent(exc):
+    """True when the request cannot have reached the server (safe to retry any method)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0] if exc.args else None, "reason", None)
+    return type(reason).__name__ in (
+        "NewConnectionError",
+        "ConnectTimeoutError",
+        "NameResolutionError",
+    )
+
+
+class ApiClient:
+    """A requests session for one API. Subclasses set ``vendor`` and the hooks below."""
+
+    vendor = "API"
+    page_size = None  # sent as ``per_page`` on the first page when set
+    retry_codes = frozenset()  # vendor error codes (besides 429/5xx) that are worth a retry
+
+    def __init__(
+        self,
+        base_url,
+        token,
+        validate_certs=True,
+        ca_path=None,
+        timeout=30.0,
+        retry=None,
+        clock=time.monotonic,
+        sleep=time.sleep,
+        session=None,
+    ):
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.clock = clock
+        self.sleep = sleep
+        # verify=None lets requests use REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else its own bundle.
+        self.verify = False if not validate_certs else (ca_path or None)
+        self.session = session if session is not None else requests.Session()
+        self.session.headers.update(
+            {
+                "Authorization": f"Bearer {token}",
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            }
+        )
+
+    # --- hooks for a provider ---------------------------------------------------------------
+    def error_from_response(self, status, body):
+        """The :class:`ApiError` for an error answer (``body`` is parsed JSON or None)."""
+        return ApiError(self.vendor, status, f"http_{status}", f"unexpected HTTP status {status}")
+
+    def next_page(self, body, params):
+        """The query parameters of the page after ``body``, or None on the last page."""
+        return None
+
+    def retryable(self, err):
+        """Whether a failure may pass on a retry (the client also checks it is safe to resend)."""
+        if err.status is None:
+            return err.code in ("unreachable", "timeout")
+        return retryable_status(err.status) or err.code in self.retry_codes
+
+    # --- requests -----------------------------------------------------------------------------
+    def get(self, path, params=None):
+        return self.request("GET", path, params=params)
+
+    def post(self, path, body=None):
+        return self.request("POST", path, body=body)
+
+    def put(self, path, body=None):
+        return self.request("PUT", path, body=body)
+
+    def delete(self, path):
+        return self.request("DELETE", path)
+
+    def request(self, method, path, params=None, body=None):
+        """Send one request, retrying as the policy allows; the parsed JSON body (or None)."""
+        started = self.clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._send(method, path, params, body)
+            except ApiError as err:
+                if not err.retry_ok or not self.retryable(err):
+                    raise
+                wait = self.retry.next_delay(attempt, self.clock() - started, err.retry_after)
+                if wait is None:
+                    spent = self.clock() - started
+                    err.message += f" (gave up after {attempt} attempts in {spent:.1f}s)"
+                    raise
+                self.sleep(wait)
+
+    def paginate(self, path, key, params=None, max_pages=10000):
+        """Every item under ``key`` on every page of a list endpoint."""
+        params = dict(params or {})
+        if self.page_size:
+            params.setdefault("per_page", self.page_size)
+        items = []
+        for _page in range(max_pages):
+            body = self.get(path, params) or {}
+            items.extend(body.get(key) or [])
+            following = self.next_page(body, params)
+            if not following or following == params:
+                return items
+            params = following
+        raise ApiError(
+            self.vendor, None, "too_many_pages", f"{path} has more than {max_pages} pages"
+        )
+
+    def _send(self, method, path, params, body):
+        url = self.base_url + path
+        try:
+            response = self.session.request(
+                method, url, params=params, json=body, timeout=self.timeout, verify=self.verify
+            )
+        except requests.exceptions.SSLError as exc:
+            raise self._error(
+                None,
+                "tls_error",
+                f"TLS verification failed for {self.base_url} ({_short_reason(exc)}); "
+                "set ca_path (or REQUESTS_CA_BUNDLE) to the CA that signed it",
+            ) from None
+        except requests.exceptions.Timeout as exc:
+            err = self._error(
+                None, "timeout", f"no answer from {self.base_url} within {self.timeout}s"
+            )
+            err.retry_ok = method in IDEMPOTENT_METHODS or _never_sent(exc)
+            raise err from None
+        except requests.exceptions.RequestException as exc:
+            err = self._error(
+                None, "unreachable", f"cannot reach {self.base_url} ({_short_reason(exc)})"
+            )
+            err.retry_ok = method in IDEMPOTENT_METHODS or _never_sent(exc)
+            raise err from None
+        return self._parse(response)
+
+    def _parse(self, response):
+        data = None
+        if response.content:
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+        if 200 <= response.status_code < 300:
+            if response.content and data is None:
+                raise self._error(response.status_code, "invalid_response", "answer is not JSON")
+            return data
+        err = self.error_from_response(response.status_code, data)
+        err.message = redact(err.message, [self._token])
+        err.retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        err.retry_ok = True
+        raise err
+
+    def _error(self, status, code, message):
+        return ApiError(self.vendor, status, code, redact(message, [self._token]))
