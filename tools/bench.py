@@ -144,6 +144,60 @@ def bench_inventory(vendor: str, sizes: list[int]) -> list[tuple[str, str, str]]
     return rows
 
 
+def bench_provision(counts: tuple[int, int] = (1, 10), delay: float = 2.0) -> list:
+    """provision.yml at the simulated Hetzner API: wall time for 1 and 10 servers."""
+    rows, took = [], {}
+    with tempfile.TemporaryDirectory(prefix="sigma-bench-") as tmp:
+        workdir = Path(tmp)
+        settings = Settings(port=0, tls=True, ca_path=str(workdir / "ca.pem"), action_delay=delay)
+        server, _sim, url = start(settings)
+        env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
+            "HCLOUD_ENDPOINT": url + "/hetzner/v1",
+            "HCLOUD_TOKEN": settings.token,
+            "REQUESTS_CA_BUNDLE": settings.ca_path,
+        }
+        try:
+            for count in counts:
+                key = workdir / f"k{count}"  # a project of its own, with a key of its own
+                subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                               check=True)  # fmt: skip
+                servers = workdir / f"servers-{count}.yml"
+                servers.write_text(
+                    f"sigma_project: bench{count}\nsigma_wait_for_ssh: false\nsigma_servers:\n"
+                    + "".join(
+                        f"  - {{name: b{count}-{i}, type: cx22, image: debian-12}}\n"
+                        for i in range(count)
+                    )
+                )
+                started = time.monotonic()
+                proc = subprocess.run(
+                    [str(BIN / "ansible-playbook"), "playbooks/provision.yml",
+                     "-e", "provider=hetzner", "-e", f"@{servers}",
+                     "-e", f"sigma_ssh_public_key_file={key}.pub"],
+                    capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+                )  # fmt: skip
+                took[count] = time.monotonic() - started
+                if proc.returncode != 0:
+                    raise SystemExit(f"provision.yml failed:\n{proc.stdout[-2000:]}")
+                rows.append(
+                    (
+                        f"provision {count} server(s), {delay:.0f} s actions",
+                        f"{took[count]:.1f} s",
+                        "",
+                    )
+                )
+        finally:
+            server.shutdown()
+    small, large = counts
+    rows.append(
+        (f"provision {large} / {small} servers", f"{took[large] / took[small]:.1f}x", "<= about 2x")
+    )
+    return rows
+
+
 def print_table(rows: list[tuple[str, str, str]]) -> None:
     widths = [
         max(len(r[i]) for r in [("measurement", "result", "target"), *rows]) for i in range(3)
@@ -163,6 +217,7 @@ def main() -> int:
     rows = []
     for vendor in args.vendors:
         rows += bench_inventory(vendor, args.sizes)
+    rows += bench_provision()
     print_table(rows)
     return 0
 

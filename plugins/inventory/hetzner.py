@@ -103,6 +103,7 @@ keyed_groups:
 compose:
   ansible_user: "'sigma'"
 
+---
 # Servers without public IPv4 connect over IPv6; cache the answer for five minutes.
 plugin: sigma.deploy.hetzner
 connect_with: public_ipv6
