@@ -113,17 +113,11 @@ cache_connection: ~/.cache/sigma-inventory
 cache_timeout: 300
 """
 
-from ansible.errors import AnsibleError
-from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from typing import ClassVar
 
 from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import HetznerClient
-
-ADDRESS_VARS = {
-    "public_ipv4": "hetzner_public_ipv4",
-    "public_ipv6": "hetzner_public_ipv6",
-    "private_ipv4": "hetzner_private_ipv4",
-}
+from ansible_collections.sigma.deploy.plugins.plugin_utils._inventory import ProviderInventory
 
 
 def host_vars(server):
@@ -161,103 +155,38 @@ def wanted(hvars, locations, status, server_types):
     )
 
 
-def connection_address(hvars, connect_with, missing_address):
-    """``(address, problem)``: the address to connect to, or why there is none."""
-    if connect_with == "name":
-        return hvars["hetzner_name"], None
-    address = hvars[ADDRESS_VARS[connect_with]]
-    if address:
-        return address, None
-    problem = f"server {hvars['hetzner_name']} (id {hvars['hetzner_id']}) has no {connect_with}"
-    if missing_address == "name":
-        return hvars["hetzner_name"], None
-    return None, problem
-
-
-class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+class InventoryModule(ProviderInventory):
     NAME = "sigma.deploy.hetzner"
+    ADDRESS_VARS: ClassVar[dict[str, str]] = {
+        "public_ipv4": "hetzner_public_ipv4",
+        "public_ipv6": "hetzner_public_ipv6",
+        "private_ipv4": "hetzner_private_ipv4",
+    }
+    NAME_VAR = "hetzner_name"
 
     def verify_file(self, path):
         return super().verify_file(path) and path.endswith(("hetzner.yml", "hetzner.yaml"))
 
-    def parse(self, inventory, loader, path, cache=True):
-        super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
-        cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        servers = None
-        if use_cache:
-            try:
-                servers = self._cache[cache_key]
-            except KeyError:
-                servers = None
-        if servers is None:
-            servers = self._fetch()
-            if self.get_option("cache"):
-                self._cache[cache_key] = servers
-        self._populate(servers)
-
-    def _fetch(self):
-        token = self.get_option("api_token")
-        if self.templar.is_template(token):
-            token = self.templar.template(token)
+    def fetch(self):
         client = HetznerClient(
             self.get_option("api_endpoint"),
-            token,
+            self.token(),
             validate_certs=self.get_option("validate_certs"),
             ca_path=self.get_option("ca_path"),
             timeout=self.get_option("request_timeout"),
         )
-        params = {"label_selector": self.get_option("label_selector")}
         try:
-            return client.list("servers", **params)
+            return client.list("servers", label_selector=self.get_option("label_selector"))
         except ApiError as err:
-            raise AnsibleError(f"sigma.deploy.hetzner inventory: {err}") from None
+            self.fail(str(err))
 
-    def _populate(self, servers):
-        strict = self.get_option("strict")
-        for server in servers:
-            hvars = host_vars(server)
-            if not wanted(
-                hvars,
-                self.get_option("locations"),
-                self.get_option("status"),
-                self.get_option("server_types"),
-            ):
-                continue
-            address, problem = connection_address(
-                hvars, self.get_option("connect_with"), self.get_option("missing_address")
-            )
-            if problem:
-                if self.get_option("missing_address") == "error":
-                    raise AnsibleError(
-                        f"sigma.deploy.hetzner inventory: {problem}; set connect_with or "
-                        "missing_address (skip, name)"
-                    )
-                self.display.warning(f"sigma.deploy.hetzner inventory: skipping {problem}")
-                continue
-            hostname = self._hostname(hvars)
-            self.inventory.add_host(hostname)
-            for key, value in hvars.items():
-                self.inventory.set_variable(hostname, key, value)
-            self.inventory.set_variable(hostname, "ansible_host", address)
-            self._set_composite_vars(self.get_option("compose"), hvars, hostname, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), hvars, hostname, strict)
-            self._add_host_to_keyed_groups(
-                self.get_option("keyed_groups"), hvars, hostname, strict=strict
-            )
+    def host_vars(self, server):
+        return host_vars(server)
 
-    def _hostname(self, hvars):
-        expression = self.get_option("hostname")
-        try:
-            name = self._compose(expression, hvars)
-        except Exception as exc:  # any template error, reported with the option
-            raise AnsibleError(
-                f"sigma.deploy.hetzner inventory: hostname expression {expression!r}: {exc}"
-            ) from None
-        if not name:
-            raise AnsibleError(
-                f"sigma.deploy.hetzner inventory: hostname expression {expression!r} gave an "
-                f"empty name for server {hvars['hetzner_name']}"
-            )
-        return str(name)
+    def wanted(self, hvars):
+        return wanted(
+            hvars,
+            self.get_option("locations"),
+            self.get_option("status"),
+            self.get_option("server_types"),
+        )

@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 import requests
 
 from ansible_collections.sigma.deploy.plugins.inventory import hetzner
-
-ANSIBLE_INVENTORY = os.path.join(os.path.dirname(sys.executable), "ansible-inventory")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+from ansible_collections.sigma.deploy.plugins.plugin_utils._inventory import connection_address
+from tests.unit.plugins import inventory_run
 
 
 def server(name, ipv4="198.18.0.5", ipv6="2001:db8:5::/64", **extra):
@@ -56,12 +52,15 @@ def test_a_server_without_ipv4_has_none_and_no_error():
     hvars = hetzner.host_vars(server("v6-only", ipv4=None, private_net=[]))
     assert hvars["hetzner_public_ipv4"] is None
     assert hvars["hetzner_private_ipv4"] is None
-    assert hetzner.connection_address(hvars, "public_ipv4", "skip") == (
-        None,
-        "server v6-only (id 42) has no public_ipv4",
-    )
-    assert hetzner.connection_address(hvars, "public_ipv4", "name") == ("v6-only", None)
-    assert hetzner.connection_address(hvars, "public_ipv6", "skip") == ("2001:db8:5::1", None)
+
+    def address(connect_with, missing):
+        return connection_address(
+            hvars, hetzner.InventoryModule.ADDRESS_VARS, "hetzner_name", connect_with, missing
+        )
+
+    assert address("public_ipv4", "skip") == (None, "server v6-only has no public_ipv4")
+    assert address("public_ipv4", "name") == ("v6-only", None)
+    assert address("public_ipv6", "skip") == ("2001:db8:5::1", None)
 
 
 @pytest.mark.parametrize(
@@ -99,22 +98,7 @@ def create_server(sim, name, labels, ipv4=True):
 
 
 def run_inventory(sim, tmp_path, config, token=None):
-    path = tmp_path / "servers.hetzner.yml"
-    path.write_text(config)
-    cfg = tmp_path / "ansible.cfg"
-    cfg.write_text("[inventory]\nenable_plugins = sigma.deploy.hetzner\n")
-    env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(cfg),
-        "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".build", "collections"),
-        "HCLOUD_TOKEN": token or sim.token,
-        "HCLOUD_ENDPOINT": sim.endpoint("hetzner"),
-        "REQUESTS_CA_BUNDLE": sim.ca_path,
-    }
-    return subprocess.run(
-        [ANSIBLE_INVENTORY, "-i", str(path), "--list"],
-        capture_output=True, text=True, env=env, check=False, cwd=tmp_path,
-    )  # fmt: skip
+    return inventory_run.run_inventory(sim, tmp_path, "hetzner", config, token)
 
 
 def test_plugin_reads_every_page_filters_and_groups(sim, tmp_path):
