@@ -22,4 +22,4 @@ if [[ ! -f "$cache" ]]; then
   cp "$root_dir/tools/get_pip_standin.py" "$cache"
 fi
 cd "$dest"
-ansible-test sanity --venv --python 3.11 --color no "$@"
+"$root_dir/.venv/bin/ansible-test" sanity --venv --python 3.11 --color no "$@"

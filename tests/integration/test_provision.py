@@ -1,5 +1,6 @@
-"""playbooks/provision.yml and destroy.yml against the simulated Hetzner API (memory backend):
-servers made in parallel and only once, found by the inventory plugin, removed by label only."""
+"""playbooks/provision.yml and destroy.yml against the simulated APIs (memory backend):
+servers made in parallel and only once, found by the inventory plugin, removed by the
+project's label or tag only."""
 
 from __future__ import annotations
 
@@ -15,105 +16,122 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-SERVERS = """
-sigma_project: shop
-sigma_wait_for_ssh: false
-sigma_servers:
-"""
+
+PROVIDERS = {
+    "hetzner": {
+        "env": ("HCLOUD_ENDPOINT", "HCLOUD_TOKEN"),
+        "server": "{{name: {name}, type: cx22, image: debian-12, location: fsn1}}",
+        "list": ("/servers", "servers", {"per_page": 50}),
+        "create": ("/servers", {"name": "not-ours", "server_type": "cx22", "image": "debian-12"}),
+        "inventory": "plugin: sigma.deploy.hetzner\nlabel_selector: sigma-project=shop\n",
+    },
+    "digitalocean": {
+        "env": ("DIGITALOCEAN_ENDPOINT", "DIGITALOCEAN_TOKEN"),
+        "server": "{{name: {name}, type: s-1vcpu-1gb, image: debian-12-x64, location: fra1}}",
+        "list": ("/v2/droplets", "droplets", {"per_page": 200}),
+        "create": ("/v2/droplets", {"name": "not-ours", "size": "s-1vcpu-1gb",
+                                    "image": "debian-12-x64", "region": "fra1"}),
+        "inventory": "plugin: sigma.deploy.digitalocean\ntags: [sigma-project-shop]\n",
+    },
+}  # fmt: skip
 
 
-def servers_file(tmp_path: Path, count: int) -> Path:
-    lines = [
-        f"  - {{name: shop-{i}, type: cx22, image: debian-12, location: fsn1, "
-        f"labels: {{role: web}}}}"
-        for i in range(1, count + 1)
-    ]
-    path = tmp_path / f"servers-{count}.yml"
-    path.write_text(SERVERS + "\n".join(lines) + "\n")
-    return path
+class Provider:
+    def __init__(self, name: str, sim, tmp_path: Path):
+        self.name, self.sim, self.tmp = name, sim, tmp_path
+        self.spec = PROVIDERS[name]
+        key = tmp_path / "k"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        self.key_args = ["-e", f"sigma_ssh_public_key_file={key}.pub"]
+        endpoint_var, token_var = self.spec["env"]
+        self.env = {
+            **os.environ,
+            "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+            "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
+            endpoint_var: sim.endpoint(name),
+            token_var: sim.token,
+            "REQUESTS_CA_BUNDLE": sim.ca_path,
+        }
+
+    def servers_file(self, count: int) -> Path:
+        path = self.tmp / f"servers-{count}.yml"
+        lines = ["  - " + self.spec["server"].format(name=f"shop-{i}") for i in range(1, count + 1)]
+        path.write_text(
+            "sigma_project: shop\nsigma_wait_for_ssh: false\nsigma_servers:\n"
+            + "\n".join(lines)
+            + "\n"
+        )
+        return path
+
+    def playbook(self, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "ansible-playbook"), f"playbooks/{name}", "-e", f"provider={self.name}",
+             *extra],
+            capture_output=True, text=True, env=self.env, cwd=ROOT, check=False, timeout=600,
+        )  # fmt: skip
+
+    def provision(self, count: int) -> subprocess.CompletedProcess[str]:
+        return self.playbook("provision.yml", "-e", f"@{self.servers_file(count)}", *self.key_args)
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        base = self.sim.endpoint(self.name)
+        resp = requests.request(
+            method, base + path, headers={"Authorization": f"Bearer {self.sim.token}"},
+            verify=self.sim.ca_path, timeout=10, **kwargs,
+        )  # fmt: skip
+        resp.raise_for_status()
+        return resp
+
+    def names(self) -> list[str]:
+        path, key, params = self.spec["list"]
+        return sorted(s["name"] for s in self.api("GET", path, params=params).json()[key])
 
 
-@pytest.fixture
-def env(sim, tmp_path):
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")],
-                   check=True)  # fmt: skip
-    return {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
-        "HCLOUD_TOKEN": sim.token,
-        "HCLOUD_ENDPOINT": sim.endpoint("hetzner"),
-        "REQUESTS_CA_BUNDLE": sim.ca_path,
-    }
+@pytest.fixture(params=sorted(PROVIDERS))
+def provider(request, sim, tmp_path) -> Provider:
+    return Provider(request.param, sim, tmp_path)
 
 
-def playbook(env, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(BIN / "ansible-playbook"), f"playbooks/{name}", "-e", "provider=hetzner", *extra],
-        capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=600,
-    )  # fmt: skip
-
-
-def api_servers(sim) -> list[dict]:
-    resp = requests.get(
-        sim.endpoint("hetzner") + "/servers",
-        params={"per_page": 50},
-        headers={"Authorization": f"Bearer {sim.token}"},
-        verify=sim.ca_path,
-        timeout=10,
-    )
-    resp.raise_for_status()
-    return resp.json()["servers"]
-
-
-def test_provision_is_parallel_idempotent_and_destroy_takes_only_its_own(sim, env, tmp_path):
-    key = ["-e", f"sigma_ssh_public_key_file={tmp_path / 'k.pub'}"]
-    # A server of somebody else, without the project label: destroy must leave it alone.
-    requests.post(
-        sim.endpoint("hetzner") + "/servers",
-        json={"name": "not-ours", "server_type": "cx22", "image": "debian-12"},
-        headers={"Authorization": f"Bearer {sim.token}"},
-        verify=sim.ca_path,
-        timeout=10,
-    ).raise_for_status()
-    sim.faults(action_delay=1.0)
-    first = playbook(env, "provision.yml", "-e", f"@{servers_file(tmp_path, 3)}", *key)
+def test_provision_is_idempotent_and_destroy_takes_only_its_own(provider):
+    path, body = provider.spec["create"]
+    provider.api("POST", path, json=body)  # somebody else's server: destroy must keep it
+    provider.sim.faults(action_delay=1.0)
+    first = provider.provision(3)
     assert first.returncode == 0, first.stdout[-3000:]
-    names = sorted(s["name"] for s in api_servers(sim))
-    assert names == ["not-ours", "shop-1", "shop-2", "shop-3"]
+    assert provider.names() == ["not-ours", "shop-1", "shop-2", "shop-3"]
 
-    again = playbook(env, "provision.yml", "-e", f"@{servers_file(tmp_path, 3)}", *key)
+    again = provider.provision(3)
     assert again.returncode == 0, again.stdout[-3000:]
     assert "changed=0" in again.stdout.split("PLAY RECAP")[-1]
-    assert len(api_servers(sim)) == 4, "a second run must not create twins"
+    assert len(provider.names()) == 4, "a second run must not create twins"
 
-    inventory = tmp_path / "shop.hetzner.yml"
-    inventory.write_text("plugin: sigma.deploy.hetzner\nlabel_selector: sigma-project=shop\n")
+    inventory = provider.tmp / f"shop.{provider.name}.yml"
+    inventory.write_text(provider.spec["inventory"])
     listed = subprocess.run(
         [str(BIN / "ansible-inventory"), "-i", str(inventory), "--list"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+        capture_output=True, text=True, env=provider.env, cwd=provider.tmp, check=True,
     )  # fmt: skip
     assert sorted(json.loads(listed.stdout)["_meta"]["hostvars"]) == ["shop-1", "shop-2", "shop-3"]
 
-    gone = playbook(env, "destroy.yml", "-e", "sigma_project=shop")
+    gone = provider.playbook("destroy.yml", "-e", "sigma_project=shop")
     assert gone.returncode == 0, gone.stdout[-3000:]
-    assert [s["name"] for s in api_servers(sim)] == ["not-ours"]
+    assert provider.names() == ["not-ours"]
 
 
-def test_ten_servers_take_about_as_long_as_one(sim, env, tmp_path):
+def test_ten_servers_take_about_as_long_as_one(sim, tmp_path):
     """Creation is parallel: with 2 s per action, ten servers must not take ten times one."""
-    key = ["-e", f"sigma_ssh_public_key_file={tmp_path / 'k.pub'}"]
+    hetzner = Provider("hetzner", sim, tmp_path)
     sim.faults(action_delay=2.0)
     started = time.monotonic()
-    one = playbook(env, "provision.yml", "-e", f"@{servers_file(tmp_path, 1)}", *key)
+    one = hetzner.provision(1)
     one_took = time.monotonic() - started
     assert one.returncode == 0, one.stdout[-3000:]
-    playbook(env, "destroy.yml", "-e", "sigma_project=shop")
+    hetzner.playbook("destroy.yml", "-e", "sigma_project=shop")
     started = time.monotonic()
-    ten = playbook(env, "provision.yml", "-e", f"@{servers_file(tmp_path, 10)}", *key)
+    ten = hetzner.provision(10)
     ten_took = time.monotonic() - started
     assert ten.returncode == 0, ten.stdout[-3000:]
-    assert len(api_servers(sim)) == 10
-    # A generous bound against sequential creation (which would be >= 10x); the benchmark
+    assert len(hetzner.names()) == 10
+    # A generous bound against sequential creation (which would be >= 10x); `make bench`
     # reports the real ratio.
     assert ten_took < one_took * 4, (one_took, ten_took)
