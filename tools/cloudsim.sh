@@ -29,11 +29,13 @@ start() {
     return 0
   fi
   rm -f "$state/ca.pem"
-  (cd "$root_dir" && CLOUDSIM_PORT="$port" CLOUDSIM_TOKEN="$token" CLOUDSIM_TLS=1 \
-    CLOUDSIM_CA="$state/ca.pem" CLOUDSIM_BACKEND="${CLOUDSIM_BACKEND:-podman}" \
+  cd "$root_dir"
+  # One simple command in the background, so $! is the simulator itself.
+  CLOUDSIM_PORT="$port" CLOUDSIM_TOKEN="$token" CLOUDSIM_TLS=1 CLOUDSIM_CA="$state/ca.pem" \
+    CLOUDSIM_BACKEND="${CLOUDSIM_BACKEND:-podman}" \
     CLOUDSIM_ACTION_DELAY="${CLOUDSIM_ACTION_DELAY:-1}" \
     nohup "$python" -m tests.cloudsim >"$state/log" 2>&1 &
-    echo $! >"$state/pid")
+  echo $! >"$state/pid"
   for _try in $(seq 1 100); do
     if healthy; then
       echo "cloudsim: running at $url (podman backend; log in $state/log)"
