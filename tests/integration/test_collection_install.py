@@ -58,11 +58,26 @@ def test_role_documentation_resolves_by_fqcn(installed):
     assert options["server_base_firewall_allowed_tcp_ports"]["type"] == "list"
 
 
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("module", "sigma.deploy.hetzner_server"), ("module", "sigma.deploy.digitalocean_droplet"),
+     ("inventory", "sigma.deploy.hetzner"), ("inventory", "sigma.deploy.digitalocean")],
+)  # fmt: skip
+def test_plugins_resolve_and_document_themselves(installed, kind, name):
+    tmp, env = installed[1:]
+    proc = run(["ansible-doc", "-t", kind, "-j", name], tmp, env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)[name]["doc"]["short_description"]
+
+
 def test_collection_playbook_and_role_resolve(installed):
     tmp, env = installed[1:]
-    proc = run(["ansible-playbook", "-i", "localhost,", "--syntax-check", "sigma.deploy.site"],
-               tmp, env)  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
+    for playbook in ("site", "provision", "destroy"):
+        proc = run(
+            ["ansible-playbook", "-i", "localhost,", "--syntax-check", f"sigma.deploy.{playbook}"],
+            tmp, env,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
     user_playbook = tmp / "mine.yml"
     user_playbook.write_text(
         "- name: Use the role by its full name\n  hosts: all\n  roles:\n"
