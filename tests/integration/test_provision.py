@@ -135,3 +135,13 @@ def test_ten_servers_take_about_as_long_as_one(sim, tmp_path):
     # A generous bound against sequential creation (which would be >= 10x); `make bench`
     # reports the real ratio.
     assert ten_took < one_took * 4, (one_took, ten_took)
+
+
+def test_a_run_that_failed_half_way_completes_on_the_next_without_duplicates(provider):
+    provider.sim.faults(action_error_next=1)  # the first create action ends in error
+    first = provider.provision(3)
+    assert first.returncode != 0, "the failed action must fail the run"
+    assert "error" in first.stdout.lower()
+    second = provider.provision(3)
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert provider.names() == ["shop-1", "shop-2", "shop-3"]
