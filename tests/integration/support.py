@@ -1,4 +1,5 @@
-"""Helpers for tests that build the collection or start local test hosts.
+"""Helpers for tests that build the collection, start local test hosts or run plays against
+the cloud API simulator.
 
 Imported as ``tests.integration.support`` (the root conftest puts the repository on sys.path).
 """
@@ -8,19 +9,23 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTCTL = ROOT / "tests" / "hosts" / "hostctl.py"
 BIN = Path(sys.executable).parent
+COLLECTIONS = ROOT / ".build" / "collections"
+ANSIBLE_PLAYBOOK = str(BIN / "ansible-playbook")
 
 # The same environment the Makefile gives, so `pytest tests/integration` also works alone.
 os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "tests" / "hosts" / "containers.conf"))
 os.environ.setdefault("ANSIBLE_CONFIG", str(ROOT / "ansible.cfg"))
-os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(ROOT / ".build" / "collections"))
+os.environ.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
 os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
 
 
@@ -88,3 +93,93 @@ def ssh(group: Group, user: str, address: str, command: str) -> subprocess.Compl
         timeout=30,
         check=False,
     )  # fmt: skip
+
+
+# --- plays against the cloud API simulator -------------------------------------------------------
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFPRB2i5Dve4rcZ4YNJ8Uq4uTgA3TDmsiHtC8R+S09l7 it"
+FINGERPRINT = "ca:21:8a:ab:81:63:25:8a:d2:66:ed:f7:26:b9:e2:0a"  # ssh-keygen -l -E md5
+OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG2xSkSCx3BPVLBSfF6MGJF4nTGHrPN7YpV0mCBJwb1F it"
+
+
+@dataclass(frozen=True)
+class Vendor:
+    """What differs between the vendors when a play runs against the simulator."""
+
+    name: str  # the simulator's name for it, as sim.endpoint() takes it
+    endpoint_env: str  # the environment variable the modules read the API endpoint from
+    token_env: str  # ... and the API token from
+
+
+HETZNER = Vendor("hetzner", "HCLOUD_ENDPOINT", "HCLOUD_TOKEN")
+DIGITALOCEAN = Vendor("digitalocean", "DIGITALOCEAN_ENDPOINT", "DIGITALOCEAN_TOKEN")
+
+
+@dataclass
+class Run:
+    rc: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def collection_link() -> None:
+    """What ``make collection-link`` does: make this checkout resolvable as sigma.deploy."""
+    link = COLLECTIONS / "ansible_collections" / "sigma" / "deploy"
+    if not link.exists():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        link.symlink_to(Path("../../../.."))
+
+
+def play_env(vendor: Vendor, sim, env: dict | None = None) -> dict[str, str]:
+    """The environment of a play: this checkout's collection, and the vendor's endpoint and
+    token and the CA all at the simulator; ``env`` goes over all of it."""
+    return {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_NOCOLOR": "1",
+        vendor.endpoint_env: sim.endpoint(vendor.name),
+        vendor.token_env: sim.token,
+        "REQUESTS_CA_BUNDLE": sim.ca_path,
+        **(env or {}),
+    }
+
+
+def local_play(
+    vendor: Vendor, tmp_path: Path, sim, tasks: str, env: dict | None = None, *args: str
+) -> Run:
+    """Run ``tasks`` in a local play; endpoint, token and CA come from the environment."""
+    collection_link()
+    body = textwrap.indent(textwrap.dedent(tasks).strip("\n"), "    ")
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(
+        "- hosts: localhost\n"
+        "  connection: local\n"
+        "  gather_facts: false\n"
+        "  vars:\n"
+        '    ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
+        "  tasks:\n" + body + "\n"
+    )
+    proc = subprocess.run(
+        [ANSIBLE_PLAYBOOK, "-i", "localhost,", str(playbook), *args],
+        env=play_env(vendor, sim, env),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_ok(run: Run) -> None:
+    assert run.rc == 0, run.output[-6000:]
+    assert "failed=0" in run.stdout
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -9,86 +9,30 @@ vendor's error id, and that the token appears nowhere in the output, even at -vv
 from __future__ import annotations
 
 import importlib.util
-import os
-import socket
-import subprocess
-import sys
-import textwrap
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-COLLECTIONS = ROOT / ".build" / "collections"
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFPRB2i5Dve4rcZ4YNJ8Uq4uTgA3TDmsiHtC8R+S09l7 it"
-FINGERPRINT = "ca:21:8a:ab:81:63:25:8a:d2:66:ed:f7:26:b9:e2:0a"  # ssh-keygen -l -E md5
-OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG2xSkSCx3BPVLBSfF6MGJF4nTGHrPN7YpV0mCBJwb1F it"
-DROPLET = "{name: it-1, size: s-1vcpu-1gb, image: debian-12-x64, region: fra1}"
+from tests.integration.support import (
+    DIGITALOCEAN,
+    FINGERPRINT,
+    OTHER_KEY,
+    PUBLIC_KEY,
+    Run,
+    assert_ok,
+    closed_port,
+    local_play,
+)
 
 if importlib.util.find_spec("tests.cloudsim.digitalocean") is None:
     pytest.skip("the DigitalOcean simulator is not there yet", allow_module_level=True)
 
 
-@dataclass
-class Run:
-    rc: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-def collection_link() -> None:
-    """What ``make collection-link`` does: make this checkout resolvable as sigma.deploy."""
-    link = COLLECTIONS / "ansible_collections" / "sigma" / "deploy"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(Path("../../../.."))
-
-
 def play(tmp_path: Path, sim, tasks: str, env: dict | None = None, *args: str) -> Run:
-    """Run ``tasks`` in a local play; endpoint, token and CA come from the environment."""
-    collection_link()
-    body = textwrap.indent(textwrap.dedent(tasks).strip("\n"), "    ")
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "- hosts: localhost\n"
-        "  connection: local\n"
-        "  gather_facts: false\n"
-        "  vars:\n"
-        '    ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
-        "  tasks:\n" + body + "\n"
-    )
-    run_env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_NOCOLOR": "1",
-        "DIGITALOCEAN_ENDPOINT": sim.endpoint("digitalocean"),
-        "DIGITALOCEAN_TOKEN": sim.token,
-        "REQUESTS_CA_BUNDLE": sim.ca_path,
-        **(env or {}),
-    }
-    proc = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", "localhost,", str(playbook), *args],
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
-
-
-def assert_ok(run: Run) -> None:
-    assert run.rc == 0, run.output[-6000:]
-    assert "failed=0" in run.stdout
+    """Run ``tasks`` in a local play against the simulator's DigitalOcean API."""
+    return local_play(DIGITALOCEAN, tmp_path, sim, tasks, env, *args)
 
 
 def api(sim) -> tuple[requests.Session, str]:
@@ -100,10 +44,20 @@ def api(sim) -> tuple[requests.Session, str]:
     return session, sim.endpoint("digitalocean") + "/v2"
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def droplets(sim, **params) -> list[dict]:
+    """The droplets the simulator holds, as GET /v2/droplets with ``params`` returns them."""
+    session, base = api(sim)
+    return session.get(f"{base}/droplets", params=params).json()["droplets"]
+
+
+def droplet(**extra) -> str:
+    """The arguments of the test droplet it-1 as a YAML flow mapping, with ``extra`` added
+    (each value as YAML text)."""
+    args = {"name": "it-1", "size": "s-1vcpu-1gb", "image": "debian-12-x64", "region": "fra1"}
+    return "{" + ", ".join(f"{key}: {value}" for key, value in {**args, **extra}.items()) + "}"
+
+
+DROPLET = droplet()
 
 
 # --- lifecycles ----------------------------------------------------------------------------------
@@ -441,8 +395,7 @@ def test_droplet_lifecycle(sim, tmp_path):
         """,
     )
     assert_ok(run)
-    session, base = api(sim)
-    assert session.get(f"{base}/droplets").json()["droplets"] == []
+    assert droplets(sim) == []
 
 
 def test_networks_are_there_after_a_slow_create(sim, tmp_path):
@@ -473,13 +426,8 @@ def test_wait_timeout_is_a_real_deadline(sim, tmp_path):
     run = play(
         tmp_path,
         sim,
-        """
-        - sigma.deploy.digitalocean_droplet:
-            name: it-1
-            size: s-1vcpu-1gb
-            image: debian-12-x64
-            region: fra1
-            wait_timeout: 3
+        f"""
+        - sigma.deploy.digitalocean_droplet: {droplet(wait_timeout=3)}
           register: r
           ignore_errors: true
         - ansible.builtin.assert:
@@ -489,12 +437,7 @@ def test_wait_timeout_is_a_real_deadline(sim, tmp_path):
               - r.failure.field == 'wait_timeout'
               - "'after 3s (wait_timeout)' in r.msg"
         - name: Without waiting the droplet is returned as it is
-          sigma.deploy.digitalocean_droplet:
-            name: it-1
-            size: s-1vcpu-1gb
-            image: debian-12-x64
-            region: fra1
-            wait: false
+          sigma.deploy.digitalocean_droplet: {droplet(wait="false")}
           register: r
         - ansible.builtin.assert:
             that:
@@ -504,8 +447,7 @@ def test_wait_timeout_is_a_real_deadline(sim, tmp_path):
     )
     assert_ok(run)
     assert time.monotonic() - started < 25
-    session, base = api(sim)
-    assert len(session.get(f"{base}/droplets").json()["droplets"]) == 1
+    assert len(droplets(sim)) == 1
 
 
 def test_rebuilt_does_not_rebuild_a_droplet_it_created(sim, tmp_path):
@@ -514,14 +456,9 @@ def test_rebuilt_does_not_rebuild_a_droplet_it_created(sim, tmp_path):
     run = play(
         tmp_path,
         sim,
-        """
+        f"""
         - name: Rebuilt, on a droplet that does not exist yet
-          sigma.deploy.digitalocean_droplet:
-            name: it-1
-            size: s-1vcpu-1gb
-            image: debian-12-x64
-            region: fra1
-            state: rebuilt
+          sigma.deploy.digitalocean_droplet: {droplet(state="rebuilt")}
           register: r
         - ansible.builtin.assert:
             that:
@@ -530,9 +467,9 @@ def test_rebuilt_does_not_rebuild_a_droplet_it_created(sim, tmp_path):
         """,
     )
     assert_ok(run)
+    created = droplets(sim, name="it-1")[0]
     session, base = api(sim)
-    droplet = session.get(f"{base}/droplets", params={"name": "it-1"}).json()["droplets"][0]
-    actions = session.get(f"{base}/droplets/{droplet['id']}/actions").json()["actions"]
+    actions = session.get(f"{base}/droplets/{created['id']}/actions").json()["actions"]
     assert [a["type"] for a in actions] == ["create"]
 
 
@@ -540,13 +477,8 @@ def test_stopped_on_a_new_droplet_creates_it_and_powers_it_off(sim, tmp_path):
     run = play(
         tmp_path,
         sim,
-        """
-        - sigma.deploy.digitalocean_droplet:
-            name: it-1
-            size: s-1vcpu-1gb
-            image: debian-12-x64
-            region: fra1
-            state: stopped
+        f"""
+        - sigma.deploy.digitalocean_droplet: {droplet(state="stopped")}
           register: r
         - ansible.builtin.assert:
             that:
@@ -591,7 +523,7 @@ def test_droplet_info_reads_every_page(sim, tmp_path):
         """,
     )
     assert_ok(run)
-    assert len(session.get(f"{base}/droplets", params={"per_page": 200}).json()["droplets"]) == 200
+    assert len(droplets(sim, per_page=200)) == 200
     assert session.get(f"{base}/droplets").json()["meta"]["total"] == 205
 
 
@@ -903,13 +835,8 @@ def test_an_unknown_ssh_key_fails_before_anything_is_created(sim, tmp_path):
     run = play(
         tmp_path,
         sim,
-        """
-        - sigma.deploy.digitalocean_droplet:
-            name: it-1
-            size: s-1vcpu-1gb
-            image: debian-12-x64
-            region: fra1
-            ssh_keys: [nobody]
+        f"""
+        - sigma.deploy.digitalocean_droplet: {droplet(ssh_keys="[nobody]")}
           register: r
           ignore_errors: true
         - ansible.builtin.assert:
@@ -989,7 +916,7 @@ def test_duplicate_names_fail_clearly(sim, tmp_path):
         """,
     )
     assert_ok(run)
-    assert len(session.get(f"{base}/droplets", params={"name": "it-dup"}).json()["droplets"]) == 2
+    assert len(droplets(sim, name="it-dup")) == 2
 
 
 def test_a_second_run_never_creates_a_twin(sim, tmp_path):
@@ -998,8 +925,7 @@ def test_a_second_run_never_creates_a_twin(sim, tmp_path):
         """
     assert_ok(play(tmp_path, sim, tasks))
     assert_ok(play(tmp_path, sim, tasks))
-    session, base = api(sim)
-    assert len(session.get(f"{base}/droplets").json()["droplets"]) == 1
+    assert len(droplets(sim)) == 1
 
 
 def test_rate_limit_exhausted_after_retries(sim, tmp_path):
@@ -1043,13 +969,8 @@ def test_an_action_that_ends_in_error_then_a_rerun_completes(sim, tmp_path):
     rerun = play(
         tmp_path,
         sim,
-        """
-        - sigma.deploy.digitalocean_droplet:
-            name: it-1
-            size: s-1vcpu-1gb
-            image: debian-12-x64
-            region: fra1
-            state: started
+        f"""
+        - sigma.deploy.digitalocean_droplet: {droplet(state="started")}
           register: r
         - ansible.builtin.assert:
             that:

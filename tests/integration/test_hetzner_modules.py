@@ -8,87 +8,26 @@ vendor's code, and that the token appears nowhere in the output, even at -vvvv.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import textwrap
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
-COLLECTIONS = ROOT / ".build" / "collections"
-ANSIBLE_PLAYBOOK = str(Path(sys.executable).parent / "ansible-playbook")
-PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFPRB2i5Dve4rcZ4YNJ8Uq4uTgA3TDmsiHtC8R+S09l7 it"
-FINGERPRINT = "ca:21:8a:ab:81:63:25:8a:d2:66:ed:f7:26:b9:e2:0a"  # ssh-keygen -l -E md5
-OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG2xSkSCx3BPVLBSfF6MGJF4nTGHrPN7YpV0mCBJwb1F it"
-
-
-@dataclass
-class Run:
-    rc: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-def collection_link() -> None:
-    """What ``make collection-link`` does: make this checkout resolvable as sigma.deploy."""
-    link = COLLECTIONS / "ansible_collections" / "sigma" / "deploy"
-    if not link.exists():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(Path("../../../.."))
+from tests.integration.support import (
+    FINGERPRINT,
+    HETZNER,
+    OTHER_KEY,
+    PUBLIC_KEY,
+    Run,
+    assert_ok,
+    closed_port,
+    local_play,
+)
 
 
 def play(tmp_path: Path, sim, tasks: str, env: dict | None = None, *args: str) -> Run:
-    """Run ``tasks`` in a local play; endpoint, token and CA come from the environment."""
-    collection_link()
-    body = textwrap.indent(textwrap.dedent(tasks).strip("\n"), "    ")
-    playbook = tmp_path / "play.yml"
-    playbook.write_text(
-        "- hosts: localhost\n"
-        "  connection: local\n"
-        "  gather_facts: false\n"
-        "  vars:\n"
-        '    ansible_python_interpreter: "{{ ansible_playbook_python }}"\n'
-        "  tasks:\n" + body + "\n"
-    )
-    run_env = {
-        **os.environ,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_NOCOLOR": "1",
-        "HCLOUD_ENDPOINT": sim.endpoint("hetzner"),
-        "HCLOUD_TOKEN": sim.token,
-        "REQUESTS_CA_BUNDLE": sim.ca_path,
-        **(env or {}),
-    }
-    proc = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", "localhost,", str(playbook), *args],
-        env=run_env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    return Run(proc.returncode, proc.stdout, proc.stderr)
-
-
-def assert_ok(run: Run) -> None:
-    assert run.rc == 0, run.output[-6000:]
-    assert "failed=0" in run.stdout
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """Run ``tasks`` in a local play against the simulator's Hetzner API."""
+    return local_play(HETZNER, tmp_path, sim, tasks, env, *args)
 
 
 # --- lifecycles ----------------------------------------------------------------------------------
