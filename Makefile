@@ -12,7 +12,6 @@ BIN := $(VENV)/bin
 COLLECTIONS := $(ROOT)/.build/collections
 PYTHON ?= python3
 HOSTCTL := $(PYTHON) $(ROOT)/tests/hosts/hostctl.py
-DEMO_HOSTS ?= 3
 
 export PATH := $(BIN):$(PATH)
 export CONTAINERS_CONF := $(ROOT)/tests/hosts/containers.conf

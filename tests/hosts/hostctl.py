@@ -195,36 +195,12 @@ def wait_for_ssh(address: str, deadline: float) -> str:
         time.sleep(0.5)
 
 
-def reusable(group: str, count: int, tag: str, inventory: str) -> list[Host] | None:
-    """The hosts of a group that is up as asked (count, image, inventory), else None."""
-    containers = list_containers(group)
-    if not inventory or not os.path.isfile(inventory) or len(containers) != count:
-        return None
-    for c in containers:
-        labels = c.get("Labels") or {}
-        if (
-            c.get("State") != "running"
-            or c.get("Image") != tag
-            or labels.get(f"{LABEL}.inventory") != inventory
-            or not os.path.isdir(labels.get(f"{LABEL}.keydir", ""))
-        ):
-            return None
-    data = json.loads(Path(inventory).read_text().split("\n", 1)[1])
-    hosts = data["all"]["children"][group]["hosts"]
-    return [Host(name=name, address=v["ansible_host"]) for name, v in sorted(hosts.items())]
-
-
-def up(group: str, count: int, inventory: str | None, reuse: bool = False) -> list[Host]:
+def up(group: str, count: int, inventory: str | None) -> list[Host]:
     validate_group(group)
     if not 1 <= count <= 20:
         raise HostError(f"count {count}: expected 1 to 20 hosts")
     tag = image_tag()
     inventory_path = os.path.abspath(inventory) if inventory else ""
-    if reuse:
-        hosts = reusable(group, count, tag, inventory_path)
-        if hosts is not None:
-            print(f"hostctl: reusing the {count} running host(s) of group {group}")
-            return hosts
     removed = down(group)
     if removed:
         print(f"hostctl: removed {removed} stale host(s) of group {group}")
@@ -263,9 +239,6 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--group", required=True)
     p_up.add_argument("--count", type=int, default=1)
     p_up.add_argument("--inventory", help="write an Ansible inventory for the group here")
-    p_up.add_argument(
-        "--reuse", action="store_true", help="keep the group if it is already up as asked"
-    )
     p_down = sub.add_parser("down", help="remove a group of hosts, or all of them")
     target = p_down.add_mutually_exclusive_group(required=True)
     target.add_argument("--group")
@@ -276,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             started = time.monotonic()
-            hosts = up(args.group, args.count, args.inventory, args.reuse)
+            hosts = up(args.group, args.count, args.inventory)
             took = time.monotonic() - started
             print(f"hostctl: {len(hosts)} host(s) of group {args.group} up in {took:.1f} s")
             for h in hosts:
