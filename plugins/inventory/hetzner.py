@@ -15,6 +15,7 @@ description:
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
+  - sigma.deploy.inventory
 options:
   plugin:
     description: Marks the file as this plugin's configuration.
@@ -35,19 +36,6 @@ options:
     default: https://api.hetzner.cloud/v1
     env:
       - name: HCLOUD_ENDPOINT
-  validate_certs:
-    description: Verify the API's TLS certificate.
-    type: bool
-    default: true
-  ca_path:
-    description:
-      - A CA bundle to verify the API's certificate with. C(REQUESTS_CA_BUNDLE) is honoured
-        when this is not set.
-    type: path
-  request_timeout:
-    description: Seconds to wait for one API answer.
-    type: float
-    default: 30
   label_selector:
     description: Only servers matching this label selector, e.g. C(app=shop,env!=dev).
     type: str
@@ -66,21 +54,6 @@ options:
     type: list
     elements: str
     default: []
-  connect_with:
-    description:
-      - Which address becomes C(ansible_host).
-      - C(name) connects by the server's name (for DNS or an SSH config).
-    type: str
-    default: public_ipv4
-    choices: [public_ipv4, public_ipv6, private_ipv4, name]
-  missing_address:
-    description:
-      - What to do with a server that has no address of the C(connect_with) kind (a server
-        without public IPv4, say).
-      - C(skip) leaves it out with a warning, C(error) fails, C(name) connects by name.
-    type: str
-    default: skip
-    choices: [skip, error, name]
   hostname:
     description:
       - A Jinja2 expression (like the values of C(compose), without braces) that gives the
