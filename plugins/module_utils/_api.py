@@ -3,15 +3,19 @@
 
 """One HTTP API client base for every provider (Hetzner Cloud, DigitalOcean, ...).
 
-What a provider adds (``_hetzner.py``): its base URL, how its errors look
-(:meth:`ApiClient.error_from_response`), how its pages chain (:meth:`ApiClient.next_page`)
-and which of its error codes are worth a retry.
+What a provider adds (``_hetzner.py``, ``_digitalocean.py``): its base URL and environment
+variables, how its errors look (:meth:`ApiClient.error_from_response`), how its pages chain
+(:meth:`ApiClient.next_page`) and which of its error codes are worth a retry. Resources,
+lookups and waits for actions are in ``_resource_client.py``.
 
 - One exception type, :class:`ApiError`, for every failure: HTTP errors, network errors,
   actions that end in error and waits that run out of time.
 - Retries only for throttling (429), server errors (5xx, not 501) and the codes a provider
   marks retryable, with full-jitter exponential backoff that honours ``Retry-After``, bounded
   by a number of retries and a total time. Validation errors (other 4xx) are never retried.
+  Retries know the method: GET, PUT, DELETE and HEAD are idempotent and retried after any of
+  these; a POST is sent again only after a refusal (429) or a connect error, never after a 5xx
+  or a read timeout (it may have been done), unless the caller says it is idempotent.
 - The token travels only in the ``Authorization`` header and is removed from every message.
 - TLS is verified by default; ``ca_path`` names a CA bundle, and requests itself honours
   ``REQUESTS_CA_BUNDLE`` when no ``ca_path`` is given.
@@ -31,17 +35,17 @@ except ImportError:  # pragma: no cover - reported through missing_required_lib
 else:
     REQUESTS_IMPORT_ERROR = None
 
-from ansible.module_utils.basic import missing_required_lib
+from ansible.module_utils.basic import env_fallback, missing_required_lib
 
 from ansible_collections.sigma.deploy.plugins.module_utils._retry import (
     RetryPolicy,
+    may_resend,
     parse_retry_after,
     retryable_status,
 )
 
 USER_AGENT = "sigma.deploy"
 REDACTED = "********"
-IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
 
 
 class ApiError(Exception):
@@ -57,7 +61,7 @@ class ApiError(Exception):
         self.message = message
         self.field = field
         self.retry_after = None  # seconds the server asked us to wait (429)
-        self.retry_ok = False  # set by the client when a retry is safe and may help
+        self.sent = True  # False when the request cannot have reached the server
 
     def __str__(self):
         status = f" (HTTP {self.status})" if self.status else ""
@@ -123,6 +127,9 @@ class ApiClient:
     """A requests session for one API. Subclasses set ``vendor`` and the hooks below."""
 
     vendor = "API"
+    default_endpoint = None
+    token_env = ()  # environment variables the token may come from
+    endpoint_env = ()  # and the endpoint
     page_size = None  # sent as ``per_page`` on the first page when set
     retry_codes = frozenset()  # vendor error codes (besides 429/5xx) that are worth a retry
 
@@ -155,6 +162,43 @@ class ApiClient:
             }
         )
 
+    # --- a module's options -------------------------------------------------------------------
+    @classmethod
+    def argument_spec(cls, **options):
+        """The auth and transport options (the provider's doc fragment) plus ``options``."""
+        spec = dict(
+            api_token=dict(
+                type="str", required=True, no_log=True, fallback=(env_fallback, list(cls.token_env))
+            ),
+            api_endpoint=dict(
+                type="str",
+                default=cls.default_endpoint,
+                fallback=(env_fallback, list(cls.endpoint_env)),
+            ),
+            validate_certs=dict(type="bool", default=True),
+            ca_path=dict(type="path"),
+            request_timeout=dict(type="float", default=30.0),
+            api_retries=dict(type="int", default=5),
+            api_retry_timeout=dict(type="float", default=120.0),
+        )
+        spec.update(options)
+        return spec
+
+    @classmethod
+    def from_module(cls, module):
+        """The client for a module's auth and transport options."""
+        require_requests(module)
+        params = module.params
+        retry = RetryPolicy(retries=params["api_retries"], total=params["api_retry_timeout"])
+        return cls(
+            params["api_endpoint"],
+            params["api_token"],
+            validate_certs=params["validate_certs"],
+            ca_path=params["ca_path"],
+            timeout=params["request_timeout"],
+            retry=retry,
+        )
+
     # --- hooks for a provider ---------------------------------------------------------------
     def error_from_response(self, status, body):
         """The :class:`ApiError` for an error answer (``body`` is parsed JSON or None)."""
@@ -174,8 +218,10 @@ class ApiClient:
     def get(self, path, params=None):
         return self.request("GET", path, params=params)
 
-    def post(self, path, body=None):
-        return self.request("POST", path, body=body)
+    def post(self, path, body=None, idempotent=False):
+        """POST; ``idempotent=True`` says sending it twice does no harm, so it is retried like
+        a GET (after a 5xx or a read timeout too)."""
+        return self.request("POST", path, body=body, idempotent=idempotent)
 
     def put(self, path, body=None):
         return self.request("PUT", path, body=body)
@@ -183,8 +229,14 @@ class ApiClient:
     def delete(self, path):
         return self.request("DELETE", path)
 
-    def request(self, method, path, params=None, body=None):
-        """Send one request, retrying as the policy allows; the parsed JSON body (or None)."""
+    def request(self, method, path, params=None, body=None, idempotent=False):
+        """Send one request, retrying as the policy allows; the parsed JSON body (or None).
+
+        A failure is retried when it may pass (:meth:`retryable`) and sending the request again
+        cannot do it twice: the method is idempotent (or the caller says so with
+        ``idempotent=True``), or the request never reached the server, or the server refused
+        it (:func:`may_resend`).
+        """
         started = self.clock()
         attempt = 0
         while True:
@@ -192,7 +244,9 @@ class ApiClient:
             try:
                 return self._send(method, path, params, body)
             except ApiError as err:
-                if not err.retry_ok or not self.retryable(err):
+                if not self.retryable(err):
+                    raise
+                if not (idempotent or may_resend(method, err.status, err.sent)):
                     raise
                 wait = self.retry.next_delay(attempt, self.clock() - started, err.retry_after)
                 if wait is None:
@@ -218,6 +272,7 @@ class ApiClient:
             self.vendor, None, "too_many_pages", f"{path} has more than {max_pages} pages"
         )
 
+    # --- sending ------------------------------------------------------------------------------
     def _send(self, method, path, params, body):
         url = self.base_url + path
         try:
@@ -235,13 +290,13 @@ class ApiClient:
             err = self._error(
                 None, "timeout", f"no answer from {self.base_url} within {self.timeout}s"
             )
-            err.retry_ok = method in IDEMPOTENT_METHODS or _never_sent(exc)
+            err.sent = not _never_sent(exc)
             raise err from None
         except requests.exceptions.RequestException as exc:
             err = self._error(
                 None, "unreachable", f"cannot reach {self.base_url} ({_short_reason(exc)})"
             )
-            err.retry_ok = method in IDEMPOTENT_METHODS or _never_sent(exc)
+            err.sent = not _never_sent(exc)
             raise err from None
         return self._parse(response)
 
@@ -259,7 +314,6 @@ class ApiClient:
         err = self.error_from_response(response.status_code, data)
         err.message = redact(err.message, [self._token])
         err.retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        err.retry_ok = True
         raise err
 
     def _error(self, status, code, message):

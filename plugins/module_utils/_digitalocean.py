@@ -1,30 +1,21 @@
 # Copyright: (c) 2026, sigma.deploy contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""DigitalOcean API v2: the client (errors, pages, actions, lookups by name or id) and the
-options every DigitalOcean module shares. The base class of the modules that change resources
-is in ``_digitalocean_resource.py``.
+"""DigitalOcean API v2: how its errors, pages, collections and actions look, names that need
+not be unique, and the options every DigitalOcean module shares. Retries are the shared
+client's (``_api.py``), lookups and waits the shared resource client's
+(``_resource_client.py``); the modules' base class is ``_resource.py``.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
-from ansible.module_utils.basic import env_fallback
-
-from ansible_collections.sigma.deploy.plugins.module_utils._api import (
-    ApiClient,
-    ApiError,
-    RetryPolicy,
-    link_next_page,
-    require_requests,
-)
-from ansible_collections.sigma.deploy.plugins.module_utils._waiter import wait_until
+from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError, link_next_page
+from ansible_collections.sigma.deploy.plugins.module_utils._resource_client import ResourceClient
 
 VENDOR = "DigitalOcean"
 DEFAULT_ENDPOINT = "https://api.digitalocean.com"
-TOKEN_ENV = ["DIGITALOCEAN_TOKEN", "DO_API_TOKEN"]
 
 # collection -> (list path, key of one resource in answers)
 COLLECTIONS = {
@@ -41,26 +32,6 @@ FINGERPRINT_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){15}$")
 _LEADING_FIELD = re.compile(r"^([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)(?::|\s+(?:must|is|may)\b)")
 # "You specified an invalid size for Droplet creation."
 _INVALID_FIELD = re.compile(r"\binvalid ([a-z_]+) for\b")
-
-
-def digitalocean_argument_spec(**options):
-    """The auth and transport options (doc fragment ``sigma.deploy.digitalocean``) plus
-    ``options``."""
-    spec = dict(
-        api_token=dict(type="str", required=True, no_log=True, fallback=(env_fallback, TOKEN_ENV)),
-        api_endpoint=dict(
-            type="str",
-            default=DEFAULT_ENDPOINT,
-            fallback=(env_fallback, ["DIGITALOCEAN_ENDPOINT"]),
-        ),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
-        request_timeout=dict(type="float", default=30.0),
-        api_retries=dict(type="int", default=5),
-        api_retry_timeout=dict(type="float", default=120.0),
-    )
-    spec.update(options)
-    return spec
 
 
 class DigitalOceanError(ApiError):
@@ -179,59 +150,42 @@ def duplicate_name_error(kind, name, found, field="name"):
     )
 
 
-class DigitalOceanClient(ApiClient):
+class DigitalOceanClient(ResourceClient):
     vendor = VENDOR
+    default_endpoint = DEFAULT_ENDPOINT
+    token_env = ("DIGITALOCEAN_TOKEN", "DO_API_TOKEN")
+    endpoint_env = ("DIGITALOCEAN_ENDPOINT",)
     page_size = 200  # the most the API allows
-    poll_interval = 1.0
-    poll_max_interval = 5.0
 
     def __init__(self, endpoint, token, **kwargs):
         super().__init__(api_base(endpoint), token, **kwargs)
-        self._single_shot = False
 
     def error_from_response(self, status, body):
         return digitalocean_error(status, body)
 
+    def error(self, status, code, message, field=None):
+        return DigitalOceanError(status, code, message, field)
+
     def next_page(self, body, params):
         return digitalocean_next_page(body, params)
 
-    def retryable(self, err):
-        if self._single_shot and err.status is not None and err.status != 429:
-            return False  # a 5xx may have created it already: never send a create twice
-        return super().retryable(err)
-
-    def request(self, method, path, params=None, body=None):
+    def request(self, method, path, params=None, body=None, idempotent=False):
         try:
-            return super().request(method, path, params=params, body=body)
+            return super().request(method, path, params=params, body=body, idempotent=idempotent)
         except ApiError as err:
             if err.field is None and isinstance(body, dict) and err.status in (400, 409, 422):
                 err.field = error_field(err.message, body)
             raise
 
-    def create(self, path, body):
-        """``POST`` that is retried when throttled (429) or never sent, but not after a 5xx."""
-        self._single_shot = True
-        try:
-            return self.post(path, body)
-        finally:
-            self._single_shot = False
-
     # --- lookups ------------------------------------------------------------------------------
-    def list(self, collection, **params):
-        """Every resource of a collection, all pages read (``name=``, ``tag_name=``...)."""
-        path, _key = COLLECTIONS[collection]
-        query = {k: v for k, v in params.items() if v is not None}
-        return self.paginate(path, collection, query)
+    def collection_path(self, collection):
+        return COLLECTIONS[collection][0]
 
-    def get_by_id(self, collection, ident):
-        """The resource with this id, or None."""
-        path, key = COLLECTIONS[collection]
-        try:
-            return self.get(f"{path}/{quote(str(ident), safe='')}")[key]
-        except ApiError as err:
-            if err.status == 404:
-                return None
-            raise
+    def item_key(self, collection):
+        return COLLECTIONS[collection][1]
+
+    def looks_like_id(self, collection, text):
+        return looks_like_id(collection, text)
 
     def named(self, collection, name):
         """Every resource called ``name`` (DigitalOcean allows several)."""
@@ -243,80 +197,23 @@ class DigitalOceanClient(ApiClient):
         when there are several."""
         found = self.named(collection, name)
         if len(found) > 1:
-            kind = COLLECTIONS[collection][1].replace("_", " ")
+            kind = self.item_key(collection).replace("_", " ")
             raise duplicate_name_error(kind, name, found, field)
         return found[0] if found else None
 
-    def find(self, collection, ident=None, name=None):
-        if ident is not None:
-            return self.get_by_id(collection, ident)
-        if name is not None:
-            return self.find_unique(collection, name)
-        return None
-
-    def resolve(self, collection, ref, field):
-        """The id of a resource given by id or name; a 404 naming ``field`` when there is none."""
-        text = str(ref).strip()
-        found = self.get_by_id(collection, text) if looks_like_id(collection, text) else None
-        if found is None:
-            found = self.find_unique(collection, text, field)
-        if found is None:
-            kind = COLLECTIONS[collection][1].replace("_", " ")
-            raise DigitalOceanError(404, "not_found", f"{kind} '{text}' not found", field)
-        return found["id"]
+    by_name = find_unique
 
     # --- actions ------------------------------------------------------------------------------
-    def wait_actions(self, actions, deadline):
-        """Wait until each action has finished; an errored action raises. Returns the seconds
-        spent waiting."""
-        spent = 0.0
-        for action in actions:
-            if not action:
-                continue
-            final = action
-            if not action_done(action):
-                _done, final, took = self.poll(
-                    lambda ident=action["id"]: self.get(f"/actions/{ident}")["action"],
-                    action_done,
-                    deadline,
-                    f"action '{action.get('type', 'create')}' ({action['id']})",
-                )
-                spent += took
-            if final.get("status") == "errored":
-                raise action_error(final)
-        return spent
+    action_done = staticmethod(action_done)
 
-    def poll(self, fetch, ready, deadline, what):
-        """``wait_until`` against the task's deadline; a clear timeout error when it passes."""
-        done, final, took = wait_until(
-            fetch,
-            ready,
-            deadline.remaining(),
-            interval=self.poll_interval,
-            max_interval=self.poll_max_interval,
-            clock=self.clock,
-            sleep=self.sleep,
-        )
-        if not done:
-            raise DigitalOceanError(
-                None,
-                "timeout",
-                f"{what} still not done after {deadline.seconds:g}s (wait_timeout)",
-                "wait_timeout",
-            )
-        return done, final, took
+    def action_failure(self, action):
+        return action_error(action) if action.get("status") == "errored" else None
+
+    def action_label(self, action):
+        return f"action '{action.get('type', 'create')}' ({action['id']})"
 
 
-def client_from_module(module):
-    """The client for a module's auth and transport options."""
-    require_requests(module)
-    params = module.params
-    retry = RetryPolicy(retries=params["api_retries"], total=params["api_retry_timeout"])
-    return DigitalOceanClient(
-        params["api_endpoint"],
-        params["api_token"],
-        validate_certs=params["validate_certs"],
-        ca_path=params["ca_path"],
-        timeout=params["request_timeout"],
-        retry=retry,
-    )
+def digitalocean_argument_spec(**options):
+    """The auth and transport options (doc fragment ``sigma.deploy.digitalocean``) plus
+    ``options``."""
+    return DigitalOceanClient.argument_spec(**options)

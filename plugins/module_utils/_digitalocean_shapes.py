@@ -8,11 +8,9 @@ order-independent. Load balancers live in ``_digitalocean_lb.py``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import ipaddress
 import json
+
+from ansible_collections.sigma.deploy.plugins.module_utils._shapes import normalize_cidr
 
 SSH_KEY_MANAGED = ("name", "fingerprint")
 DROPLET_MANAGED = (
@@ -29,12 +27,6 @@ DROPLET_MANAGED = (
 FIREWALL_MANAGED = ("name", "inbound_rules", "outbound_rules", "droplet_ids", "tags")
 TARGET_LISTS = ("addresses", "droplet_ids", "load_balancer_uids", "kubernetes_ids", "tags")
 ALL_PORTS = ("", "0", "all", "1-65535")
-
-
-def plan_set(current, desired):
-    """(to add, to remove) to turn the set ``current`` into ``desired``, both sorted."""
-    current, desired = set(current), set(desired)
-    return sorted(desired - current, key=str), sorted(current - desired, key=str)
 
 
 def plan_tags(current, desired):
@@ -54,22 +46,6 @@ def image_ref(image):
 
 
 # --- SSH keys --------------------------------------------------------------------------------
-def ssh_key_fingerprint(public_key):
-    """The MD5 fingerprint DigitalOcean shows (``aa:bb:...``), or None for text that is no key."""
-    parts = (public_key or "").split()
-    if len(parts) < 2:
-        return None
-    try:
-        raw = base64.b64decode(parts[1], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    try:
-        digest = hashlib.md5(raw, usedforsecurity=False).hexdigest()
-    except TypeError:  # Python < 3.9
-        digest = hashlib.md5(raw).hexdigest()  # nosec - a fingerprint, not security
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
-
-
 def ssh_key_result(key):
     return {
         "id": key.get("id"),
@@ -165,19 +141,6 @@ def planned_droplet(params, firewall_names):
 
 
 # --- firewalls -------------------------------------------------------------------------------
-def normalize_cidr(text):
-    """An address or block in canonical form (IPv6 compressed, ``/32`` for a single IPv4)."""
-    text = str(text).strip()
-    try:
-        return str(ipaddress.ip_network(text))
-    except ValueError:
-        pass
-    try:
-        return str(ipaddress.ip_interface(text))
-    except ValueError:
-        return text
-
-
 def normalize_ports(protocol, ports):
     """Ports in one form: ``0`` for all ports (and always for icmp), ``80`` for ``80-80``."""
     text = "" if ports is None else str(ports).strip().lower()

@@ -9,11 +9,9 @@ Load balancer services and targets live in ``_hetzner_lb.py``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import ipaddress
 import json
+
+from ansible_collections.sigma.deploy.plugins.module_utils._shapes import normalize_cidr
 
 SSH_KEY_MANAGED = ("name", "labels", "fingerprint")
 SERVER_MANAGED = ("name", "status", "server_type", "image", "location", "labels", "firewalls")
@@ -34,22 +32,6 @@ def normalize_labels(labels):
 
 
 # --- SSH keys --------------------------------------------------------------------------------
-def ssh_key_fingerprint(public_key):
-    """The MD5 fingerprint Hetzner shows (``aa:bb:...``), or None for text that is no key."""
-    parts = (public_key or "").split()
-    if len(parts) < 2:
-        return None
-    try:
-        raw = base64.b64decode(parts[1], validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    try:
-        digest = hashlib.md5(raw, usedforsecurity=False).hexdigest()
-    except TypeError:  # Python < 3.9
-        digest = hashlib.md5(raw).hexdigest()  # nosec - a fingerprint, not security
-    return ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
-
-
 def ssh_key_result(key):
     return {
         "id": key.get("id"),
@@ -126,19 +108,6 @@ def server_type_differs(server, wanted):
 
 
 # --- firewalls -------------------------------------------------------------------------------
-def normalize_cidr(text):
-    """A CIDR block in canonical form (``1.2.3.4`` -> ``1.2.3.4/32``, IPv6 compressed)."""
-    text = str(text).strip()
-    try:
-        return str(ipaddress.ip_network(text))
-    except ValueError:
-        pass
-    try:
-        return str(ipaddress.ip_interface(text))
-    except ValueError:
-        return text
-
-
 def normalize_rule(rule):
     """A firewall rule in one normal form: ports only for tcp/udp, addresses sorted and
     canonical, only the list its direction uses."""
@@ -210,9 +179,3 @@ def firewall_result(firewall):
         "label_selectors": selectors,
         "created": firewall.get("created"),
     }
-
-
-def plan_set(current, desired):
-    """(to add, to remove) to turn the set ``current`` into ``desired``, both sorted."""
-    current, desired = set(current), set(desired)
-    return sorted(desired - current, key=str), sorted(current - desired, key=str)

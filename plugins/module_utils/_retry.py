@@ -3,8 +3,9 @@
 
 """When to retry an API call and how long to wait: pure functions, after amazon.aws's
 ``module_utils/retries.py``. Throttling (429) and server errors (5xx, not 501) are retried;
-validation errors never are. Waits use full-jitter exponential backoff and are never shorter
-than the server's ``Retry-After``.
+validation errors never are. A request that is not idempotent (POST) is sent again only when
+that cannot do it twice (:func:`may_resend`). Waits use full-jitter exponential backoff and
+are never shorter than the server's ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+
+IDEMPOTENT_METHODS = frozenset(["GET", "HEAD", "PUT", "DELETE", "OPTIONS"])
 
 
 def parse_retry_after(value, now=None):
@@ -67,3 +70,16 @@ class RetryPolicy:
 def retryable_status(status):
     """Throttling and server errors are retried; 501 (not implemented) and 4xx are not."""
     return status == 429 or (status is not None and status >= 500 and status != 501)
+
+
+def may_resend(method, status, sent=True):
+    """Whether a failed request may be sent again without risk of doing it twice.
+
+    An idempotent method always may. Any other (POST) only when it never reached the server
+    (``sent`` is False: a connect error) or when the server refused it before doing anything (an
+    answer below 500: throttling, or a provider's "conflict" and "locked"); never after a 5xx
+    or a read timeout, which may come after the work was done.
+    """
+    if method.upper() in IDEMPOTENT_METHODS or not sent:
+        return True
+    return status is not None and status < 500

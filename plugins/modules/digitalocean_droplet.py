@@ -296,13 +296,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+    DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
     duplicate_name_error,
     looks_like_id,
-)
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_resource import (
-    DigitalOceanResource,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
     DROPLET_MANAGED,
@@ -314,6 +312,7 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes 
     plan_tags,
     planned_droplet,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 def pick(items, ref, field, kind, collection):
@@ -329,7 +328,8 @@ def pick(items, ref, field, kind, collection):
     return found[0]
 
 
-class DigitalOceanDroplet(DigitalOceanResource):
+class DigitalOceanDroplet(Resource):
+    client_class = DigitalOceanClient
     collection = "droplets"
     represent = "digitalocean_droplet"
     managed = DROPLET_MANAGED
@@ -411,7 +411,7 @@ class DigitalOceanDroplet(DigitalOceanResource):
         answer = self.send_create(body)
         self.resource = answer["droplet"]
         for firewall in firewalls:
-            self.client.post(f"/firewalls/{firewall['id']}/droplets", self.droplet_ids())
+            self.attach(firewall)
         self._firewalls = None  # read them again with the droplet
         links = (answer.get("links") or {}).get("actions") or []
         pending = [dict({"type": "create", "status": "in-progress"}, **a) for a in links]
@@ -423,7 +423,7 @@ class DigitalOceanDroplet(DigitalOceanResource):
         """POST the droplet once (never again after a server error: it may exist). When a
         server error hides a droplet that was made, adopt it (names are unique)."""
         try:
-            return self.client.create("/droplets", body)
+            return self.client.post("/droplets", body)
         except ApiError as err:
             if err.status is None or err.status < 500 or not self.params["unique_name"]:
                 raise
@@ -435,8 +435,10 @@ class DigitalOceanDroplet(DigitalOceanResource):
             links = [a for a in actions if a.get("type") == "create"]
             return {"droplet": made, "links": {"actions": links}}
 
-    def droplet_ids(self):
-        return {"droplet_ids": [self.resource["id"]]}
+    def attach(self, firewall):
+        """Add the droplet to a firewall (a set: sending it twice does no harm)."""
+        body = {"droplet_ids": [self.resource["id"]]}
+        self.client.post(f"/firewalls/{firewall['id']}/droplets", body, idempotent=True)
 
     def wait_firewalls(self, firewalls):
         if self.check_mode or not self.params["wait"]:
@@ -485,8 +487,9 @@ class DigitalOceanDroplet(DigitalOceanResource):
                 continue
             path = f"/tags/{quote(tag, safe='')}/resources"
             if tag in add:
-                self.client.post("/tags", {"name": tag})  # tags exist before they are applied
-                self.client.post(path, resources)
+                # tags exist before they are applied; both are no-ops when done already
+                self.client.post("/tags", {"name": tag}, idempotent=True)
+                self.client.post(path, resources, idempotent=True)
             else:
                 self.client.request("DELETE", path, body=resources)
         if add or remove:
@@ -540,7 +543,7 @@ class DigitalOceanDroplet(DigitalOceanResource):
         for firewall in missing:
             self.mark_changed()
             if not self.check_mode:
-                self.client.post(f"/firewalls/{firewall['id']}/droplets", self.droplet_ids())
+                self.attach(firewall)
         if missing:
             self.resource["firewalls"] = sorted(attached | {fw["name"] for fw in missing})
             self.wait_firewalls(missing)
@@ -596,6 +599,17 @@ class DigitalOceanDroplet(DigitalOceanResource):
         if self.resource is not None:
             self.delete()
 
+    def ensure(self, state):
+        self.settle_new(state)
+        if state == "absent":
+            self.absent()
+            return
+        self.present(stay_off=state == "stopped")
+        if state == "rebuilt":
+            self.rebuild()
+        else:
+            self.power(state)
+
 
 def main():
     module = AnsibleModule(
@@ -629,22 +643,7 @@ def main():
     state = module.params["state"]
     if not module.params["unique_name"] and module.params["id"] is None and state != "present":
         module.fail_json(msg=f"state={state} needs id when unique_name=false")
-    droplet = DigitalOceanDroplet(module)
-    try:
-        droplet.find()
-        droplet.remember_before()
-        droplet.settle_new(state)
-        if state == "absent":
-            droplet.absent()
-        else:
-            droplet.present(stay_off=state == "stopped")
-            if state == "rebuilt":
-                droplet.rebuild()
-            else:
-                droplet.power(state)
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(**droplet.result())
+    run_resource(module, DigitalOceanDroplet)
 
 
 if __name__ == "__main__":

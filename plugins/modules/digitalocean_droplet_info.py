@@ -163,15 +163,15 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
-    client_from_module,
+    DigitalOceanClient,
     digitalocean_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
     droplet_firewalls,
     droplet_result,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import run_info
 
 
 def select(droplets, regions, statuses):
@@ -188,6 +188,14 @@ def select(droplets, regions, statuses):
     )
 
 
+def read(client, params):
+    """The droplets asked for, with the names of the firewalls that apply to each."""
+    found = client.select("droplets", params["id"], params["name"], tag_name=params["tag_name"])
+    droplets = select(found, params["region"], params["status"])
+    firewalls = client.list("firewalls") if droplets else []
+    return [droplet_result(dict(d, firewalls=droplet_firewalls(d, firewalls))) for d in droplets]
+
+
 def main():
     module = AnsibleModule(
         argument_spec=digitalocean_argument_spec(
@@ -200,22 +208,7 @@ def main():
         mutually_exclusive=[["id", "name", "tag_name"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
-    params = module.params
-    try:
-        if params["id"] is not None:
-            found = client.get_by_id("droplets", params["id"])
-            droplets = [found] if found is not None else []
-        elif params["name"] is not None:
-            droplets = client.named("droplets", params["name"])
-        else:
-            droplets = client.list("droplets", tag_name=params["tag_name"])
-        droplets = select(droplets, params["region"], params["status"])
-        firewalls = client.list("firewalls") if droplets else []
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    found = [droplet_result(dict(d, firewalls=droplet_firewalls(d, firewalls))) for d in droplets]
-    module.exit_json(changed=False, digitalocean_droplet_info=found)
+    run_info(module, DigitalOceanClient, "digitalocean_droplet_info", read)
 
 
 if __name__ == "__main__":

@@ -261,13 +261,10 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+    DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
-)
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_resource import (
-    DigitalOceanResource,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
     FIREWALL_MANAGED,
@@ -275,6 +272,7 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes 
     firewall_result,
     firewall_settled,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 def comparable(firewall):
@@ -284,7 +282,8 @@ def comparable(firewall):
     return {key: shaped[key] for key in FIREWALL_MANAGED}
 
 
-class DigitalOceanFirewall(DigitalOceanResource):
+class DigitalOceanFirewall(Resource):
+    client_class = DigitalOceanClient
     collection = "firewalls"
     represent = "digitalocean_firewall"
     managed = FIREWALL_MANAGED
@@ -333,7 +332,7 @@ class DigitalOceanFirewall(DigitalOceanResource):
         if self.check_mode:
             self.resource = dict(body, id=None, status="succeeded")
             return
-        self.resource = self.client.create("/firewalls", body)["firewall"]
+        self.resource = self.client.post("/firewalls", body)["firewall"]
         self.settle()
 
     def update(self):
@@ -395,17 +394,7 @@ def main():
         required_one_of=[["id", "name"]],
         supports_check_mode=True,
     )
-    firewall = DigitalOceanFirewall(module)
-    try:
-        firewall.find()
-        firewall.remember_before()
-        if module.params["state"] == "absent":
-            firewall.absent()
-        else:
-            firewall.present()
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(**firewall.result())
+    run_resource(module, DigitalOceanFirewall)
 
 
 if __name__ == "__main__":

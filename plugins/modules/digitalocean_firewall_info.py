@@ -113,14 +113,14 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
-    client_from_module,
+    DigitalOceanClient,
     digitalocean_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
     firewall_result,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import reader, run_info
 
 
 def main():
@@ -132,21 +132,8 @@ def main():
         mutually_exclusive=[["id", "name"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
-    params = module.params
-    try:
-        if params["id"] is not None:
-            found = client.get_by_id("firewalls", params["id"])
-            firewalls = [found] if found is not None else []
-        elif params["name"] is not None:
-            firewalls = client.named("firewalls", params["name"])
-        else:
-            firewalls = client.list("firewalls")
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(
-        changed=False, digitalocean_firewall_info=[firewall_result(f) for f in firewalls]
-    )
+    read = reader("firewalls", firewall_result)
+    run_info(module, DigitalOceanClient, "digitalocean_firewall_info", read)
 
 
 if __name__ == "__main__":

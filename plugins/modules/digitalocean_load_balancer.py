@@ -363,8 +363,8 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+    DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
 )
@@ -380,12 +380,11 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_lb impo
     planned_load_balancer,
     settings_changes,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_resource import (
-    DigitalOceanResource,
-)
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
-class DigitalOceanLoadBalancer(DigitalOceanResource):
+class DigitalOceanLoadBalancer(Resource):
+    client_class = DigitalOceanClient
     collection = "load_balancers"
     represent = "digitalocean_load_balancer"
     managed = LOAD_BALANCER_MANAGED
@@ -419,7 +418,7 @@ class DigitalOceanLoadBalancer(DigitalOceanResource):
             self.resource = planned_load_balancer(self.params, settings, droplet_ids)
             return
         body = load_balancer_create_payload(self.params, settings, droplet_ids)
-        self.resource = self.client.create("/load_balancers", body)["load_balancer"]
+        self.resource = self.client.post("/load_balancers", body)["load_balancer"]
         self.settle()
 
     def targets_switch(self, wanted_ids):
@@ -472,8 +471,9 @@ class DigitalOceanLoadBalancer(DigitalOceanResource):
             if not ids:
                 continue
             self.mark_changed()
-            if not self.check_mode:
-                self.client.request(method, self.path("/droplets"), body={"droplet_ids": ids})
+            if not self.check_mode:  # members of a set: sending it twice does no harm
+                body = {"droplet_ids": ids}
+                self.client.request(method, self.path("/droplets"), body=body, idempotent=True)
         if add or remove:
             self.resource["droplet_ids"] = sorted((set(current) - set(remove)) | set(add))
             self.reread()
@@ -552,17 +552,7 @@ def main():
         mutually_exclusive=[["size", "size_unit"], ["droplets", "tag"]],
         supports_check_mode=True,
     )
-    lb = DigitalOceanLoadBalancer(module)
-    try:
-        lb.find()
-        lb.remember_before()
-        if module.params["state"] == "absent":
-            lb.absent()
-        else:
-            lb.present()
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(**lb.result())
+    run_resource(module, DigitalOceanLoadBalancer)
 
 
 if __name__ == "__main__":

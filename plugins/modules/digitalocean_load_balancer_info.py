@@ -164,14 +164,14 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
-    client_from_module,
+    DigitalOceanClient,
     digitalocean_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_lb import (
     load_balancer_result,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import reader, run_info
 
 
 def main():
@@ -183,22 +183,8 @@ def main():
         mutually_exclusive=[["id", "name"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
-    params = module.params
-    try:
-        if params["id"] is not None:
-            found = client.get_by_id("load_balancers", params["id"])
-            balancers = [found] if found is not None else []
-        elif params["name"] is not None:
-            balancers = client.named("load_balancers", params["name"])
-        else:
-            balancers = client.list("load_balancers")
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(
-        changed=False,
-        digitalocean_load_balancer_info=[load_balancer_result(b) for b in balancers],
-    )
+    read = reader("load_balancers", load_balancer_result)
+    run_info(module, DigitalOceanClient, "digitalocean_load_balancer_info", read)
 
 
 if __name__ == "__main__":

@@ -126,21 +126,20 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+    DigitalOceanClient,
     digitalocean_argument_spec,
-)
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_resource import (
-    DigitalOceanResource,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
     SSH_KEY_MANAGED,
-    ssh_key_fingerprint,
     ssh_key_result,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
+from ansible_collections.sigma.deploy.plugins.module_utils._shapes import ssh_key_fingerprint
 
 
-class DigitalOceanSSHKey(DigitalOceanResource):
+class DigitalOceanSSHKey(Resource):
+    client_class = DigitalOceanClient
     collection = "ssh_keys"
     represent = "digitalocean_ssh_key"
     managed = SSH_KEY_MANAGED
@@ -175,7 +174,7 @@ class DigitalOceanSSHKey(DigitalOceanResource):
         if self.check_mode:
             self.resource = dict(body, id=None, fingerprint=fingerprint)
             return
-        self.resource = self.client.create("/account/keys", body)["ssh_key"]
+        self.resource = self.client.post("/account/keys", body)["ssh_key"]
 
     def rename(self):
         name = self.params["name"]
@@ -233,17 +232,7 @@ def main():
         required_one_of=[["id", "name"]],
         supports_check_mode=True,
     )
-    key = DigitalOceanSSHKey(module)
-    try:
-        key.find()
-        key.remember_before()
-        if module.params["state"] == "absent":
-            key.absent()
-        else:
-            key.present()
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(**key.result())
+    run_resource(module, DigitalOceanSSHKey)
 
 
 if __name__ == "__main__":

@@ -90,14 +90,20 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
-    client_from_module,
+    DigitalOceanClient,
     digitalocean_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
     ssh_key_result,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import run_info
+
+
+def read(client, params):
+    """The key with an id or a fingerprint, the keys with a name, or every key."""
+    ident = params["id"] if params["id"] is not None else params["fingerprint"]
+    return [ssh_key_result(k) for k in client.select("ssh_keys", ident, params["name"])]
 
 
 def main():
@@ -110,20 +116,7 @@ def main():
         mutually_exclusive=[["id", "fingerprint", "name"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
-    params = module.params
-    try:
-        ident = params["id"] if params["id"] is not None else params["fingerprint"]
-        if ident is not None:
-            found = client.get_by_id("ssh_keys", ident)
-            keys = [found] if found is not None else []
-        elif params["name"] is not None:
-            keys = client.named("ssh_keys", params["name"])
-        else:
-            keys = client.list("ssh_keys")
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(changed=False, digitalocean_ssh_key_info=[ssh_key_result(k) for k in keys])
+    run_info(module, DigitalOceanClient, "digitalocean_ssh_key_info", read)
 
 
 if __name__ == "__main__":

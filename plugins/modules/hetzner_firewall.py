@@ -189,9 +189,8 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
-    HetznerResource,
+    HetznerClient,
     hetzner_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import (
@@ -201,12 +200,14 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes impor
     firewall_result,
     normalize_labels,
     normalize_rules,
-    plan_set,
     rule_payload,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
+from ansible_collections.sigma.deploy.plugins.module_utils._shapes import plan_set
 
 
-class HetznerFirewall(HetznerResource):
+class HetznerFirewall(Resource):
+    client_class = HetznerClient
     collection = "firewalls"
     represent = "hetzner_firewall"
     managed = FIREWALL_MANAGED
@@ -259,9 +260,7 @@ class HetznerFirewall(HetznerResource):
             if self.check_mode:
                 self.resource.update(changes)
             else:
-                self.resource = self.client.put(f"/firewalls/{self.resource['id']}", changes)[
-                    "firewall"
-                ]
+                self.resource = self.client.put(self.path(), changes)["firewall"]
 
     def set_rules(self):
         rules = self.desired_rules()
@@ -271,9 +270,7 @@ class HetznerFirewall(HetznerResource):
         if self.check_mode:
             self.resource["rules"] = rules
             return
-        answer = self.client.post(
-            f"/firewalls/{self.resource['id']}/actions/set_rules", {"rules": rules}
-        )
+        answer = self.client.post(self.path("/actions/set_rules"), {"rules": rules})
         self.wait(answer.get("actions") or [])
 
     def apply(self):
@@ -303,9 +300,7 @@ class HetznerFirewall(HetznerResource):
                 gone = {self.entry_key(e) for e in entries}
                 self.resource["applied_to"] = [e for e in current if self.entry_key(e) not in gone]
             return
-        answer = self.client.post(
-            f"/firewalls/{self.resource['id']}/actions/{command}", {key: entries}
-        )
+        answer = self.client.post(self.path(f"/actions/{command}"), {key: entries})
         self.wait(answer.get("actions") or [], always=always)
 
     @staticmethod
@@ -330,7 +325,7 @@ class HetznerFirewall(HetznerResource):
         self.change_targets("remove_from_resources", "remove_from", servers, selectors, always=True)
         self.mark_changed()
         if not self.check_mode:
-            self.client.delete(f"/firewalls/{self.resource['id']}")
+            self.client.delete(self.path())
         self.resource = None
 
 
@@ -360,17 +355,7 @@ def main():
         required_one_of=[["id", "name"]],
         supports_check_mode=True,
     )
-    firewall = HetznerFirewall(module)
-    try:
-        firewall.find()
-        firewall.remember_before()
-        if module.params["state"] == "absent":
-            firewall.absent()
-        else:
-            firewall.present()
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(**firewall.result())
+    run_resource(module, HetznerFirewall)
 
 
 if __name__ == "__main__":

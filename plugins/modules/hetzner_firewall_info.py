@@ -111,12 +111,12 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
-    client_from_module,
+    HetznerClient,
     hetzner_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import firewall_result
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import reader, run_info
 
 
 def main():
@@ -129,13 +129,8 @@ def main():
         mutually_exclusive=[["id", "name", "label_selector"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
-    params = module.params
-    try:
-        found = client.select("firewalls", params["id"], params["name"], params["label_selector"])
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(changed=False, hetzner_firewall_info=[firewall_result(f) for f in found])
+    read = reader("firewalls", firewall_result, "label_selector")
+    run_info(module, HetznerClient, "hetzner_firewall_info", read)
 
 
 if __name__ == "__main__":

@@ -330,9 +330,8 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
-    HetznerResource,
+    HetznerClient,
     hetzner_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_lb import (
@@ -348,9 +347,11 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_lb import (
     target_payload,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import normalize_labels
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
-class HetznerLoadBalancer(HetznerResource):
+class HetznerLoadBalancer(Resource):
+    client_class = HetznerClient
     collection = "load_balancers"
     represent = "hetzner_load_balancer"
     managed = LOAD_BALANCER_MANAGED
@@ -382,9 +383,7 @@ class HetznerLoadBalancer(HetznerResource):
     def action(self, command, body=None):
         self.mark_changed()
         if not self.check_mode:
-            answer = self.client.post(
-                f"/load_balancers/{self.resource['id']}/actions/{command}", body
-            )
+            answer = self.client.post(self.path(f"/actions/{command}"), body)
             self.wait([answer.get("action")])
 
     def create(self):
@@ -417,9 +416,7 @@ class HetznerLoadBalancer(HetznerResource):
             if self.check_mode:
                 self.resource.update(changes)
             else:
-                self.resource = self.client.put(f"/load_balancers/{self.resource['id']}", changes)[
-                    "load_balancer"
-                ]
+                self.resource = self.client.put(self.path(), changes)["load_balancer"]
         wanted_type = self.params["load_balancer_type"]
         if wanted_type and wanted_type != (self.resource.get("load_balancer_type") or {}).get(
             "name"
@@ -474,7 +471,7 @@ class HetznerLoadBalancer(HetznerResource):
             return
         self.mark_changed()
         if not self.check_mode:
-            self.client.delete(f"/load_balancers/{self.resource['id']}")
+            self.client.delete(self.path())
         self.resource = None
 
 
@@ -537,17 +534,7 @@ def main():
         mutually_exclusive=[["location", "network_zone"]],
         supports_check_mode=True,
     )
-    lb = HetznerLoadBalancer(module)
-    try:
-        lb.find()
-        lb.remember_before()
-        if module.params["state"] == "absent":
-            lb.absent()
-        else:
-            lb.present()
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(**lb.result())
+    run_resource(module, HetznerLoadBalancer)
 
 
 if __name__ == "__main__":

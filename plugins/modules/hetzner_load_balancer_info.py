@@ -137,12 +137,12 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
-    client_from_module,
+    HetznerClient,
     hetzner_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_lb import load_balancer_result
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import reader, run_info
 
 
 def main():
@@ -155,17 +155,8 @@ def main():
         mutually_exclusive=[["id", "name", "label_selector"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
-    params = module.params
-    try:
-        found = client.select(
-            "load_balancers", params["id"], params["name"], params["label_selector"]
-        )
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(
-        changed=False, hetzner_load_balancer_info=[load_balancer_result(lb) for lb in found]
-    )
+    read = reader("load_balancers", load_balancer_result, "label_selector")
+    run_info(module, HetznerClient, "hetzner_load_balancer_info", read)
 
 
 if __name__ == "__main__":

@@ -232,9 +232,8 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
-    HetznerResource,
+    HetznerClient,
     hetzner_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import (
@@ -245,9 +244,11 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes impor
     server_result,
     server_type_differs,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
-class HetznerServer(HetznerResource):
+class HetznerServer(Resource):
+    client_class = HetznerClient
     collection = "servers"
     represent = "hetzner_server"
     managed = SERVER_MANAGED
@@ -284,7 +285,7 @@ class HetznerServer(HetznerResource):
         if self.check_mode:
             self.resource.update(predicted or {})
             return
-        answer = self.client.post(f"/servers/{self.resource['id']}/actions/{command}", body)
+        answer = self.client.post(self.path(f"/actions/{command}"), body)
         self.wait([answer.get("action")], always=always)
         self.reread()
 
@@ -303,9 +304,7 @@ class HetznerServer(HetznerResource):
             if self.check_mode:
                 self.resource.update(changes)
             else:
-                self.resource = self.client.put(f"/servers/{self.resource['id']}", changes)[
-                    "server"
-                ]
+                self.resource = self.client.put(self.path(), changes)["server"]
         location = (self.resource.get("location") or {}).get("name")
         if self.params["location"] and location and self.params["location"] != location:
             self.module.warn(
@@ -387,9 +386,19 @@ class HetznerServer(HetznerResource):
             return
         self.mark_changed()
         if not self.check_mode:
-            answer = self.client.delete(f"/servers/{self.resource['id']}")
+            answer = self.client.delete(self.path())
             self.wait([(answer or {}).get("action")])
         self.resource = None
+
+    def ensure(self, state):
+        if state == "absent":
+            self.absent()
+            return
+        self.present(start=state != "stopped")
+        if state == "rebuilt":
+            self.rebuild()
+        else:
+            self.power(state)
 
 
 def main():
@@ -417,22 +426,7 @@ def main():
         required_one_of=[["id", "name"]],
         supports_check_mode=True,
     )
-    server = HetznerServer(module)
-    state = module.params["state"]
-    try:
-        server.find()
-        server.remember_before()
-        if state == "absent":
-            server.absent()
-        else:
-            server.present(start=state != "stopped")
-            if state == "rebuilt":
-                server.rebuild()
-            else:
-                server.power(state)
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(**server.result())
+    run_resource(module, HetznerServer)
 
 
 if __name__ == "__main__":

@@ -140,12 +140,21 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
-    client_from_module,
+    HetznerClient,
     hetzner_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import server_result
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import run_info
+
+
+def read(client, params):
+    """The servers asked for, with one of the statuses asked for (none: any)."""
+    found = client.select(
+        "servers", params["id"], params["name"], label_selector=params["label_selector"]
+    )
+    wanted = set(params["status"] or [])
+    return [server_result(s) for s in found if not wanted or s.get("status") in wanted]
 
 
 def main():
@@ -173,15 +182,7 @@ def main():
         mutually_exclusive=[["id", "name", "label_selector"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
-    params = module.params
-    try:
-        servers = client.select("servers", params["id"], params["name"], params["label_selector"])
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    wanted = set(params["status"] or [])
-    found = [server_result(s) for s in servers if not wanted or s.get("status") in wanted]
-    module.exit_json(changed=False, hetzner_server_info=found)
+    run_info(module, HetznerClient, "hetzner_server_info", read)
 
 
 if __name__ == "__main__":

@@ -127,20 +127,21 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
-    HetznerResource,
+    HetznerClient,
     hetzner_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import (
     SSH_KEY_MANAGED,
     normalize_labels,
-    ssh_key_fingerprint,
     ssh_key_result,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
+from ansible_collections.sigma.deploy.plugins.module_utils._shapes import ssh_key_fingerprint
 
 
-class HetznerSSHKey(HetznerResource):
+class HetznerSSHKey(Resource):
+    client_class = HetznerClient
     collection = "ssh_keys"
     represent = "hetzner_ssh_key"
     managed = SSH_KEY_MANAGED
@@ -172,9 +173,7 @@ class HetznerSSHKey(HetznerResource):
             if self.check_mode:
                 self.resource = dict(self.resource, **changes)
             else:
-                self.resource = self.client.put(f"/ssh_keys/{self.resource['id']}", changes)[
-                    "ssh_key"
-                ]
+                self.resource = self.client.put(self.path(), changes)["ssh_key"]
 
     def replace_if_key_differs(self):
         public_key = self.params["public_key"]
@@ -201,7 +200,7 @@ class HetznerSSHKey(HetznerResource):
     def delete(self):
         self.mark_changed()
         if not self.check_mode:
-            self.client.delete(f"/ssh_keys/{self.resource['id']}")
+            self.client.delete(self.path())
         self.resource = None
 
     def absent(self):
@@ -222,17 +221,7 @@ def main():
         required_one_of=[["id", "name"]],
         supports_check_mode=True,
     )
-    key = HetznerSSHKey(module)
-    try:
-        key.find()
-        key.remember_before()
-        if module.params["state"] == "absent":
-            key.absent()
-        else:
-            key.present()
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(**key.result())
+    run_resource(module, HetznerSSHKey)
 
 
 if __name__ == "__main__":

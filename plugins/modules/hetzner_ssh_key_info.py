@@ -98,12 +98,12 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
-    client_from_module,
+    HetznerClient,
     hetzner_argument_spec,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import ssh_key_result
+from ansible_collections.sigma.deploy.plugins.module_utils._resource import reader, run_info
 
 
 def main():
@@ -116,13 +116,8 @@ def main():
         mutually_exclusive=[["id", "name", "label_selector"]],
         supports_check_mode=True,
     )
-    client = client_from_module(module)
-    params = module.params
-    try:
-        keys = client.select("ssh_keys", params["id"], params["name"], params["label_selector"])
-    except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
-    module.exit_json(changed=False, hetzner_ssh_key_info=[ssh_key_result(k) for k in keys])
+    read = reader("ssh_keys", ssh_key_result, "label_selector")
+    run_info(module, HetznerClient, "hetzner_ssh_key_info", read)
 
 
 if __name__ == "__main__":

@@ -80,6 +80,14 @@ class Failed(Exception):
         self.result = result
 
 
+class Exited(Exception):
+    """Raised by FakeModule.exit_json, carrying what the module returned."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__("exit_json")
+        self.result = result
+
+
 class FakeModule:
     """What the module classes use of AnsibleModule."""
 
@@ -90,6 +98,9 @@ class FakeModule:
 
     def fail_json(self, **result: Any) -> None:
         raise Failed(result)
+
+    def exit_json(self, **result: Any) -> None:
+        raise Exited(result)
 
     def warn(self, message: str) -> None:
         self.warnings.append(message)

@@ -15,6 +15,7 @@ from ansible_collections.sigma.deploy.plugins.module_utils._api import (
     retryable_status,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import HetznerClient
+from ansible_collections.sigma.deploy.plugins.module_utils._retry import may_resend
 from tests.unit.plugins.fakes import FakeResponse
 
 TOKEN = "s3cr3t-token-value"
@@ -104,6 +105,26 @@ def test_retryable_status(status, expected):
     assert retryable_status(status) is expected
 
 
+@pytest.mark.parametrize(
+    ("method", "status", "sent", "expected"),
+    [
+        ("GET", 503, True, True),
+        ("PUT", 500, True, True),
+        ("DELETE", None, True, True),  # a read timeout
+        ("HEAD", 502, True, True),
+        ("POST", 429, True, True),  # refused: nothing was done
+        ("POST", 409, True, True),  # refused (Hetzner "conflict")
+        ("POST", None, False, True),  # a connect error: it never left
+        ("POST", 500, True, False),  # it may have been done
+        ("POST", 503, True, False),
+        ("POST", None, True, False),  # a read timeout: it may have been done
+        ("PATCH", 500, True, False),
+    ],
+)
+def test_may_resend(method, status, sent, expected):
+    assert may_resend(method, status, sent) is expected
+
+
 def test_parse_retry_after():
     assert parse_retry_after("3") == 3.0
     assert parse_retry_after(" 0.5 ") == 0.5
@@ -164,6 +185,58 @@ def test_retries_429_and_5xx_honouring_retry_after(session, clock):
     assert hetzner(session, clock).get("/x") == {"ok": True}
     assert clock.sleeps == [3.0, 1.0]  # Retry-After, then rand 0.5 * 2 s
     assert len(session.calls) == 3
+
+
+def test_a_get_is_retried_after_a_503_honouring_retry_after(session, clock):
+    session.answer(
+        FakeResponse(503, error_body("unavailable", "busy"), {"Retry-After": "2"}),
+        FakeResponse(200, {"servers": []}),
+    )
+    assert hetzner(session, clock).get("/servers") == {"servers": []}
+    assert clock.sleeps == [2.0]
+    assert [c["method"] for c in session.calls] == ["GET", "GET"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "HEAD"])
+def test_idempotent_methods_are_retried_after_a_server_error(session, clock, method):
+    session.answer(FakeResponse(500, error_body("server_error", "oops")), FakeResponse(204))
+    assert hetzner(session, clock).request(method, "/servers/1") is None
+    assert [c["method"] for c in session.calls] == [method, method]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_post_is_not_sent_again_after_a_server_error(session, clock, status):
+    session.answer(FakeResponse(status, error_body("unavailable", "busy"), {"Retry-After": "1"}))
+    with pytest.raises(ApiError) as caught:
+        hetzner(session, clock).post("/servers", {"name": "a"})
+    assert caught.value.status == status
+    assert "gave up" not in caught.value.message
+    assert len(session.calls) == 1
+    assert clock.sleeps == []
+
+
+def test_a_throttled_post_is_sent_again(session, clock):
+    session.answer(
+        FakeResponse(429, error_body("rate_limit_exceeded", "slow down"), {"Retry-After": "3"}),
+        FakeResponse(201, {"server": {"id": 1}}),
+    )
+    assert hetzner(session, clock).post("/servers", {"name": "a"}) == {"server": {"id": 1}}
+    assert clock.sleeps == [3.0]
+    assert [c["method"] for c in session.calls] == ["POST", "POST"]
+
+
+def test_a_post_the_caller_calls_idempotent_is_retried_after_a_server_error(session, clock):
+    session.answer(FakeResponse(500, error_body("server_error", "oops")), FakeResponse(204))
+    assert hetzner(session, clock).post("/tags", {"name": "web"}, idempotent=True) is None
+    assert len(session.calls) == 2
+
+
+def test_a_post_is_sent_again_after_a_connect_error(session, clock):
+    session.answer(
+        requests.exceptions.ConnectTimeout("connect timed out"), FakeResponse(201, {"ok": 1})
+    )
+    assert hetzner(session, clock).post("/servers", {"name": "a"}) == {"ok": 1}
+    assert len(session.calls) == 2
 
 
 def test_gives_up_after_the_retries_with_the_vendor_code(session, clock):
@@ -228,6 +301,7 @@ def test_network_errors_retry_idempotent_requests_only(session, clock):
         hetzner(session, clock).post("/servers", {"name": "a"})
     assert caught.value.code == "timeout"
     assert caught.value.status is None
+    assert len(session.calls) == 3  # the POST went once
 
 
 def test_unreachable_api_is_one_clear_error(session, clock):

@@ -328,7 +328,7 @@ def test_wait_actions_gives_up_at_the_deadline(session, clock):
 def test_a_create_is_not_sent_again_after_a_server_error(session, clock):
     session.answer(FakeResponse(503, envelope("server_error", "Server was unable to answer.")))
     with pytest.raises(ApiError) as caught:
-        client(session, clock, retries=3).create("/droplets", {"name": "web-1"})
+        client(session, clock, retries=3).post("/droplets", {"name": "web-1"})
     assert caught.value.status == 503
     assert len(session.calls) == 1
 
@@ -340,7 +340,7 @@ def test_a_throttled_create_is_sent_again(session, clock):
         ),
         FakeResponse(202, {"droplet": {"id": 1}}),
     )
-    assert client(session, clock, retries=3).create("/droplets", {"name": "w"}) == {
+    assert client(session, clock, retries=3).post("/droplets", {"name": "w"}) == {
         "droplet": {"id": 1}
     }
     assert clock.sleeps == [2.0]

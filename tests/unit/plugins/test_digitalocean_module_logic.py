@@ -133,32 +133,11 @@ def api(sim):
 def run_droplet(api, check_mode=False, **params):
     """What main() does, without AnsibleModule."""
     module = FakeModule(dict(DROPLET_PARAMS, **params), check_mode=check_mode)
-    droplet = DigitalOceanDroplet(module, client=api)
-    state = module.params["state"]
-    droplet.find()
-    droplet.remember_before()
-    droplet.settle_new(state)
-    if state == "absent":
-        droplet.absent()
-    else:
-        droplet.present(stay_off=state == "stopped")
-        if state == "rebuilt":
-            droplet.rebuild()
-        else:
-            droplet.power(state)
-    return droplet.result()
+    return DigitalOceanDroplet(module, client=api).run()
 
 
 def run(cls, api, params, check_mode=False):
-    module = FakeModule(params, check_mode=check_mode)
-    resource = cls(module, client=api)
-    resource.find()
-    resource.remember_before()
-    if params["state"] == "absent":
-        resource.absent()
-    else:
-        resource.present()
-    return resource.result()
+    return cls(FakeModule(params, check_mode=check_mode), client=api).run()
 
 
 def actions_of(api, droplet_id):

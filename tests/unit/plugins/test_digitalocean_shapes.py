@@ -13,14 +13,16 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes 
     firewall_result,
     firewall_settled,
     image_ref,
-    normalize_cidr,
     normalize_ports,
     normalize_rules,
-    plan_set,
     plan_tags,
     planned_droplet,
-    ssh_key_fingerprint,
     ssh_key_result,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils._shapes import (
+    normalize_cidr,
+    plan_set,
+    ssh_key_fingerprint,
 )
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFPRB2i5Dve4rcZ4YNJ8Uq4uTgA3TDmsiHtC8R+S09l7 it"

@@ -41,6 +41,9 @@ class FakeApi:
         found = self.get_by_id(collection, ref) if str(ref).isdigit() else None
         return (found or self.get_by_name(collection, ref))["id"]
 
+    def item_path(self, collection, ident):
+        return f"/{collection}/{ident}"
+
     def wait_actions(self, actions, deadline):
         self.calls.append(("wait", len(actions)))
         return 0.0
@@ -115,19 +118,7 @@ RUNNING = {
 def run_server(api, check_mode=False, **params):
     """What main() does, without AnsibleModule."""
     module = FakeModule(dict(SERVER_PARAMS, **params), check_mode=check_mode)
-    server = HetznerServer(module, client=api)
-    state = module.params["state"]
-    server.find()
-    server.remember_before()
-    if state == "absent":
-        server.absent()
-    else:
-        server.present(start=state != "stopped")
-        if state == "rebuilt":
-            server.rebuild()
-        else:
-            server.power(state)
-    return server.result()
+    return HetznerServer(module, client=api).run()
 
 
 def test_check_mode_create_changes_nothing_and_shows_the_server():
@@ -255,12 +246,8 @@ OTHER_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIG2xSkSCx3BPVLBSfF6MGJF4nTGHrPN
 
 def run_key(api, check_mode=False, **params):
     base = {"id": None, "name": "deploy", "public_key": KEY, "labels": None, "force": False}
-    module = FakeModule(dict(base, **params), check_mode=check_mode)
-    key = HetznerSSHKey(module, client=api)
-    key.find()
-    key.remember_before()
-    key.present()
-    return key.result()
+    module = FakeModule(dict(base, state="present", **params), check_mode=check_mode)
+    return HetznerSSHKey(module, client=api).run()
 
 
 def test_an_ssh_key_with_other_material_needs_force():
@@ -322,12 +309,8 @@ RULES = [
 
 
 def run_firewall(api, check_mode=False, **params):
-    module = FakeModule(dict(FW_PARAMS, **params), check_mode=check_mode)
-    firewall = HetznerFirewall(module, client=api)
-    firewall.find()
-    firewall.remember_before()
-    firewall.present()
-    return firewall.result()
+    module = FakeModule(dict(FW_PARAMS, state="present", **params), check_mode=check_mode)
+    return HetznerFirewall(module, client=api).run()
 
 
 def test_firewall_rules_in_another_order_are_unchanged():
@@ -388,12 +371,8 @@ LB = {
 
 
 def run_lb(api, check_mode=False, **params):
-    module = FakeModule(dict(LB_PARAMS, **params), check_mode=check_mode)
-    lb = HetznerLoadBalancer(module, client=api)
-    lb.find()
-    lb.remember_before()
-    lb.present()
-    return lb.result()
+    module = FakeModule(dict(LB_PARAMS, state="present", **params), check_mode=check_mode)
+    return HetznerLoadBalancer(module, client=api).run()
 
 
 def test_draining_one_target_leaves_the_others():

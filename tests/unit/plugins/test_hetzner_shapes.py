@@ -6,16 +6,18 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes impor
     applied_to,
     apply_to_payload,
     firewall_result,
-    normalize_cidr,
     normalize_labels,
     normalize_rule,
     normalize_rules,
-    plan_set,
     planned_server,
     rule_payload,
     server_create_payload,
     server_result,
     server_type_differs,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils._shapes import (
+    normalize_cidr,
+    plan_set,
     ssh_key_fingerprint,
 )
 
