@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export SIGMA_NETWORK ?= sigma-deploy
 
-.PHONY: help demo demo-clean test lint sanity unit molecule integration build image cloudsim bench \
+.PHONY: help demo demo-clean test lint sanity unit app molecule integration build image cloudsim bench \
 	system-demo system-test venv venv-test collection-link hosts-clean clean
 
 help: ## list the targets
@@ -70,12 +70,12 @@ demo-clean: ## remove the demo servers and stop the simulator
 	@$(HOSTCTL) down --group demo >/dev/null
 
 # --- the tests --------------------------------------------------------------------------
-test: venv-test image collection-link ## every check: lint, sanity, unit, molecule, integration
+test: venv-test image collection-link ## every check: lint, sanity, unit, app, molecule, integration
 	@$(ROOT)/tools/test-all.sh
 
 lint: venv-test collection-link ## ruff, shellcheck, ansible-lint (production profile), changelog lint
 	@cd $(ROOT) && ruff check . && ruff format --check .
-	@cd $(ROOT) && shellcheck tools/*.sh tests/hosts/*.sh .ci/run
+	@cd $(ROOT) && shellcheck tools/*.sh tests/hosts/*.sh examples/app/*/test.sh .ci/run
 	@cd $(ROOT) && ansible-lint --profile production --offline
 	@cd $(ROOT) && antsibull-changelog lint
 
@@ -85,10 +85,14 @@ sanity: venv-test ## ansible-test sanity on a copy of the collection in .build/s
 unit: venv-test ## pytest unit tests (no hosts needed)
 	@cd $(ROOT) && pytest tests/unit
 
-molecule: venv-test image collection-link ## the role scenarios (podman driver)
+app: system-test ## the reference app's own tests: API (pytest, PostgreSQL) and web (build, render check)
+	@cd $(ROOT) && bash examples/app/api/test.sh
+	@cd $(ROOT) && bash examples/app/web/test.sh
+
+molecule: venv-test image collection-link ## the role scenarios (podman driver; SCENARIO=name for one)
 	@$(HOSTCTL) network
 	@cd $(ROOT) && SIGMA_TEST_IMAGE=$$(bash tests/hosts/build-image.sh --print-tag) \
-		molecule test --all
+		molecule test $(if $(SCENARIO),-s $(SCENARIO),--all)
 
 integration: venv-test image collection-link ## playbooks against local hosts over SSH
 	@cd $(ROOT) && pytest tests/integration

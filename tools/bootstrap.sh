@@ -23,9 +23,12 @@ system() {
   local purpose=$1 missing=() cmd pkg
   # command:package pairs; the test tools are a superset of the demo's.
   local needs=(podman:podman runc:runc debootstrap:debootstrap ssh:openssh-client
-               ssh-keygen:openssh-client ssh-keyscan:openssh-client tar:tar)
+               ssh-keygen:openssh-client ssh-keyscan:openssh-client tar:tar
+               node:nodejs npm:npm)
   if [[ "$purpose" == "test" ]]; then
-    needs+=(git:git shellcheck:shellcheck)
+    needs+=(git:git shellcheck:shellcheck curl:curl)
+    # The reference API's tests run a throwaway PostgreSQL cluster of their own.
+    [[ -x /usr/lib/postgresql/15/bin/initdb ]] || missing+=("postgresql-15")
   fi
   for pair in "${needs[@]}"; do
     cmd=${pair%%:*} pkg=${pair#*:}

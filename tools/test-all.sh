@@ -6,7 +6,7 @@ set -uo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root_dir" || exit 1
 
-checks=(lint sanity unit molecule integration)
+checks=(lint sanity unit app molecule integration)
 if [[ -n "${SIGMA_CHECKS:-}" ]]; then
   read -r -a checks <<<"$SIGMA_CHECKS"
 fi

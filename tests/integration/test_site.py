@@ -1,21 +1,49 @@
-"""playbooks/site.yml on three local hosts over real SSH: converges, then changes nothing,
-and the hosts are hardened as seen from outside."""
+"""playbooks/site.yml on three local hosts over real SSH: the hardened base on every host and
+the application stack by group (it-1: load balancer and database, it-2 and it-3: the app).
+It converges, then changes nothing, and is checked from outside: hardening, firewall, and the
+app answering through the load balancer with notes kept in PostgreSQL."""
 
+import json
 import os
+import shutil
 import socket
+import ssl
 import subprocess
+import urllib.error
+import urllib.request
 
 import pytest
 
-from tests.integration.support import hostctl, recap, run_playbook, ssh, start_group
+from tests.integration.support import ROOT, hostctl, recap, run_playbook, ssh, start_group
 
 pytestmark = pytest.mark.hosts
+
+GROUPS = """\
+all:
+  children:
+    lb: {hosts: {it-1: null}}
+    db: {hosts: {it-1: null}}
+    app: {hosts: {it-2: null, it-3: null}}
+"""
+STACK_VARS = [
+    "-e", "sigma_db_password=it-Secret-0451",
+    "-e", f"sigma_artifacts_dir={ROOT / '.build' / 'artifacts'}",
+    "-e", "fastapi_app_workers=2",
+]  # fmt: skip
+
+
+def site(group, *extra: str):
+    groups = group.inventory.parent / "groups.yml"
+    groups.write_text(GROUPS)
+    return run_playbook(
+        group.inventory, "playbooks/site.yml", "-i", str(groups), *STACK_VARS, *extra
+    )
 
 
 @pytest.fixture(scope="module")
 def converged(three_hosts):
-    first = run_playbook(three_hosts.inventory, "playbooks/site.yml")
-    assert first.returncode == 0, first.stdout[-4000:] + first.stderr[-2000:]
+    first = site(three_hosts)
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
     return three_hosts, first
 
 
@@ -30,7 +58,7 @@ def test_first_run_configures_every_host(converged):
 
 def test_second_run_changes_nothing(converged):
     group = converged[0]
-    again = run_playbook(group.inventory, "playbooks/site.yml")
+    again = site(group)
     assert again.returncode == 0, again.stdout[-4000:]
     stats = recap(again.stdout)
     assert set(stats) == set(group.hosts)
@@ -86,9 +114,137 @@ def test_firewall_lets_through_only_the_listed_ports(converged):
     )
     assert probe.returncode == 0, "the listener inside the host did not start"
     assert connect(address, 22) == "open"
-    assert connect(address, 80) == "refused"  # allowed, nothing listens yet
-    assert connect(address, 443) == "refused"
+    assert connect(address, 80) == "open"  # nginx of the load balancer
+    assert connect(address, 443) == "open"
     assert connect(address, 8080) == "dropped"
+    # PostgreSQL on it-1 listens on its address for the app hosts, not for anyone else.
+    assert connect(address, 5432) == "dropped"
+
+
+def https(address: str, path: str, body: dict | None = None) -> tuple[int, str]:
+    """A request to the stack's nginx; its certificate is self-signed, so not verified."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        f"https://{address}{path}", data=data, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10, context=context) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def podman_exec(container: str, command: str) -> str:
+    return subprocess.run(
+        ["podman", "exec", container, "sh", "-c", command],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout  # fmt: skip
+
+
+def blue_release(name: str) -> str:
+    return os.path.basename(podman_exec(f"sigma-{name}", "readlink /srv/notes/slots/blue").strip())
+
+
+def test_app_hosts_run_the_same_release_in_the_blue_slot(converged):
+    releases = {blue_release(name) for name in ("it-2", "it-3")}
+    assert len(releases) == 1
+    (release,) = releases
+    assert (ROOT / ".build" / "artifacts" / release / "manifest.json").is_file()
+
+
+def test_page_lists_notes_created_through_the_load_balancer(converged):
+    group = converged[0]
+    lb = group.hosts["it-1"]
+    title = f"it-note-{os.getpid()}"
+    status, created = https(lb, "/api/notes", {"title": title, "body": "from the controller"})
+    assert status == 201, created
+    assert json.loads(created)["title"] == title
+    status, page = https(lb, "/")
+    assert status == 200
+    assert "<h1>Notes</h1>" in page
+    assert title in page
+    rows = podman_exec(
+        "sigma-it-1",
+        "runuser -u postgres -- psql -d notes -tAc"
+        f" \"SELECT count(*) FROM notes WHERE title = '{title}'\"",
+    )
+    assert rows.strip() == "1"
+
+
+def test_version_through_the_load_balancer_names_the_release(converged):
+    group = converged[0]
+    status, body = https(group.hosts["it-1"], "/version")
+    assert status == 200, body
+    assert json.loads(body)["release_id"] == blue_release("it-2")
+
+
+def test_load_balancer_spreads_over_both_app_hosts(converged):
+    group = converged[0]
+    for _request in range(8):
+        assert https(group.hosts["it-1"], "/version")[0] == 200
+    log = podman_exec("sigma-it-1", "tail -n 200 /var/log/nginx/notes.access.log")
+    upstreams = {
+        json.loads(line).get("upstream_addr", "").rsplit(":", 1)[0] for line in log.splitlines()
+    }
+    assert {group.hosts["it-2"], group.hosts["it-3"]} <= upstreams, upstreams
+
+
+def test_app_processes_are_not_root_and_secrets_are_root_only(converged):
+    for name in ("it-2", "it-3"):
+        users = podman_exec(f"sigma-{name}", "ps -o user= -C gunicorn,node | sort -u").split()
+        assert set(users) == {"notes-api", "notes-web"}, (name, users)
+        mode = podman_exec(f"sigma-{name}", "stat -c '%a %U' /etc/notes/api.env").strip()
+        assert mode == "600 root"
+
+
+def test_database_is_reached_only_by_the_app_hosts(converged):
+    group = converged[0]
+    db = group.hosts["it-1"]
+    listening = podman_exec("sigma-it-1", "ss -Htln 'sport = :5432'")
+    assert f"{db}:5432" in listening
+    # From an app host the port answers; from the controller it is dropped (firewall test).
+    probe = f"python3 -c \"import socket; socket.create_connection(('{db}', 5432), 3).close()\""
+    podman_exec("sigma-it-2", probe)
+
+
+def test_tampered_artifact_is_refused(converged, tmp_path):
+    group = converged[0]
+    release = blue_release("it-2")
+    tampered = tmp_path / release
+    shutil.copytree(ROOT / ".build" / "artifacts" / release, tampered)
+    with open(tampered / "api.tar.gz", "ab") as archive:
+        archive.write(b"tampered")
+    playbook = tmp_path / "install.yml"
+    playbook.write_text(
+        "- hosts: it-2\n"
+        "  become: true\n"
+        "  tasks:\n"
+        "    - ansible.builtin.include_role:\n"
+        "        name: sigma.deploy.fastapi_app\n"
+        "        tasks_from: release\n"
+        "      vars:\n"
+        f"        fastapi_app_release_dir: {tampered}\n"
+        "        fastapi_app_slot: green\n"
+        "        fastapi_app_database_url: postgresql+psycopg://x:y@127.0.0.1/x\n"
+    )
+    run = run_playbook(group.inventory, str(playbook), "-e", "ansible_user=sigma")
+    assert run.returncode != 0
+    assert "refusing to install it" in run.stdout, run.stdout[-3000:]
+    assert (
+        podman_exec("sigma-it-2", "test -e /srv/notes/slots/green || echo absent").strip()
+        == "absent"
+    )
+
+
+def test_missing_database_password_fails_before_any_change(three_hosts):
+    groups = three_hosts.inventory.parent / "groups.yml"
+    run = run_playbook(three_hosts.inventory, "playbooks/site.yml", "-i", str(groups))
+    assert run.returncode != 0
+    assert "sigma_db_password" in run.stdout, run.stdout[-3000:]
+    assert "PLAY [Harden the base system]" not in run.stdout
 
 
 def test_hosts_removed_leave_nothing_behind(tmp_path):

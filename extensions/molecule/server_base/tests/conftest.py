@@ -1,24 +1,12 @@
-"""Test-host access for the server_base scenario."""
+"""Test-host access for the server_base scenario (shared by every scenario)."""
 
 from __future__ import annotations
 
-import pytest
-import testinfra
+import sys
+from pathlib import Path
 
-PODMAN_CONNECTIONS = ("podman", "containers.podman.podman")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 
+from podman_host import host
 
-@pytest.fixture(scope="module")
-def host(_testinfra_host):
-    """The molecule instance, reached with `podman exec` when molecule connects that way.
-
-    testinfra has no mapping for Ansible's podman connection and would otherwise run an Ansible
-    module for every command (seconds each); `podman exec` takes a fraction of that.
-    """
-    backend = _testinfra_host.backend
-    if (
-        getattr(backend, "NAME", "") == "ansible"
-        and backend.get_variables().get("ansible_connection") in PODMAN_CONNECTIONS
-    ):
-        return testinfra.get_host(f"podman://{backend.host}")
-    return _testinfra_host
+__all__ = ["host"]

@@ -1,0 +1,1 @@
+"""notes-api: the reference API that the sigma.deploy collection deploys."""

@@ -1,0 +1,42 @@
+"""Helpers shared by the test modules."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine
+
+# The console script that the installed wheel put next to this interpreter.
+MIGRATE_SCRIPT = Path(sys.executable).with_name("notes-api-migrate")
+
+
+def migrate_command(*args: str) -> list[str]:
+    return [str(MIGRATE_SCRIPT), *args]
+
+
+def run_migrate(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run notes-api-migrate in a child process, as the deploy does."""
+    return subprocess.run(
+        migrate_command(*args),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+@contextmanager
+def connection(url: str) -> Iterator[Connection]:
+    """A connection on an engine of its own, disposed afterwards (no leaked pool)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
