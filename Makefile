@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export SIGMA_NETWORK ?= sigma-deploy
 
-.PHONY: help demo demo-clean test lint sanity unit app molecule integration build image cloudsim bench \
+.PHONY: help demo demo-clean test lint sanity unit app release molecule integration build image cloudsim bench \
 	system-demo system-test venv venv-test collection-link hosts-clean clean
 
 help: ## list the targets
@@ -84,6 +84,9 @@ sanity: venv-test ## ansible-test sanity on a copy of the collection in .build/s
 
 unit: venv-test ## pytest unit tests (no hosts needed)
 	@cd $(ROOT) && pytest tests/unit
+
+release: venv collection-link ## build the reference app's release artifacts into .build/artifacts (once per source)
+	@cd $(ROOT) && ansible-playbook playbooks/build.yml -e sigma_artifacts_dir=$(ROOT)/.build/artifacts
 
 app: system-test ## the reference app's own tests: API (pytest, PostgreSQL) and web (build, render check)
 	@cd $(ROOT) && bash examples/app/api/test.sh

@@ -2,29 +2,70 @@
 # `make test`: run every check, each to its end even when an earlier one failed, then print
 # one line per check and a closing `N passed, N failed` line; exit non-zero on any failure.
 # Stale test hosts of an interrupted run are removed first.
+#
+# The checks that mostly wait on test hosts (molecule, integration) run side by side, each
+# into its own log under .build/logs, printed whole when both are done; the release they
+# share is built once before them. SIGMA_CHECKS="lint unit ..." picks checks (run in order);
+# SIGMA_SERIAL=1 runs the host checks one after the other.
 set -uo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root_dir" || exit 1
 
-checks=(lint sanity unit app molecule integration)
+checks=(lint sanity unit app release molecule integration)
 if [[ -n "${SIGMA_CHECKS:-}" ]]; then
   read -r -a checks <<<"$SIGMA_CHECKS"
 fi
+parallel_checks=" molecule integration "
+logs="$root_dir/.build/logs"
+mkdir -p "$logs"
 
 "${PYTHON:-python3}" tests/hosts/hostctl.py down --all >/dev/null || true
 
 passed=0 failed=0 report=()
+record() {  # check, exit status, seconds
+  local result=passed
+  if (( $2 == 0 )); then passed=$((passed + 1)); else result=FAILED; failed=$((failed + 1)); fi
+  report+=("$(printf '  %-12s %-7s %4d s' "$1" "$result" "$3")")
+}
+
+background=()
 for check in "${checks[@]}"; do
+  if [[ -z "${SIGMA_SERIAL:-}" && "$parallel_checks" == *" $check "* ]]; then
+    background+=("$check")
+    continue
+  fi
   echo
   echo "=== make $check"
   start=$(date +%s)
-  if make --no-print-directory "$check"; then
-    result=passed; passed=$((passed + 1))
-  else
-    result=FAILED; failed=$((failed + 1))
-  fi
-  report+=("$(printf '  %-12s %-7s %4d s' "$check" "$result" $(( $(date +%s) - start )))")
+  make --no-print-directory "$check"
+  record "$check" $? $(( $(date +%s) - start ))
 done
+
+if (( ${#background[@]} )); then
+  "${PYTHON:-python3}" tests/hosts/hostctl.py network >/dev/null
+  declare -A pids starts
+  for check in "${background[@]}"; do
+    echo
+    echo "=== make $check (in the background, log: .build/logs/$check.log)"
+    starts[$check]=$(date +%s)
+    (
+      make --no-print-directory "$check" >"$logs/$check.log" 2>&1
+      status=$?
+      date +%s >"$logs/$check.end"
+      exit "$status"
+    ) &
+    pids[$check]=$!
+  done
+  for check in "${background[@]}"; do
+    wait "${pids[$check]}"
+    status=$?
+    elapsed=$(( $(cat "$logs/$check.end") - starts[$check] ))
+    echo
+    echo "=== make $check: output"
+    cat "$logs/$check.log"
+    record "$check" "$status" "$elapsed"
+  done
+fi
 
 "${PYTHON:-python3}" tests/hosts/hostctl.py down --all >/dev/null || true
 echo

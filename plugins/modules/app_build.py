@@ -135,6 +135,7 @@ manifest:
 """
 
 import datetime
+import fcntl
 import glob
 import json
 import os
@@ -344,6 +345,11 @@ def main() -> None:
 
     builder = Builder(module)
     fingerprint = release.source_hash(src)
+    if not module.check_mode:
+        # One build at a time per artifacts root: a second run waits, then reuses the first's.
+        os.makedirs(module.params["dest"], exist_ok=True)
+        lock = open(os.path.join(module.params["dest"], ".lock"), "w", encoding="utf-8")  # noqa: SIM115
+        fcntl.flock(lock, fcntl.LOCK_EX)
     if not module.params["force"]:
         existing = release.find_release_by_source(module.params["dest"], fingerprint)
         if existing and not release.verify_release(existing):

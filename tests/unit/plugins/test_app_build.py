@@ -79,7 +79,7 @@ def test_builds_a_release_with_manifest_and_checksums(tmp_path, src):
         names = set(web.getnames())
         assert {"server.js", ".next/static/chunks/main.js", "public/robots.txt"} <= names
         assert {m.uid for m in web.getmembers()} == {0}
-    assert [p.name for p in (tmp_path / "artifacts").iterdir()] == [rid]
+    assert sorted(p.name for p in (tmp_path / "artifacts").iterdir()) == [".lock", rid]
 
 
 def test_unchanged_source_is_not_rebuilt(tmp_path, src):
@@ -130,7 +130,7 @@ def test_a_failed_step_is_named_and_leaves_nothing(tmp_path, src, fail, step):
     result = run(tmp_path, src, env={"FAKE_FAIL": fail})
     assert result["failed"]
     assert step in result["msg"]
-    assert list((tmp_path / "artifacts").iterdir()) == []
+    assert [p.name for p in (tmp_path / "artifacts").iterdir()] == [".lock"]
 
 
 def test_not_an_app_tree_is_refused(tmp_path, src):
