@@ -86,7 +86,7 @@ unit: venv-test ## pytest unit tests (no hosts needed)
 	@cd $(ROOT) && pytest tests/unit
 
 release: venv collection-link ## build the reference app's release artifacts into .build/artifacts (once per source)
-	@cd $(ROOT) && ansible-playbook playbooks/build.yml -e sigma_artifacts_dir=$(ROOT)/.build/artifacts
+	@cd $(ROOT) && ansible-playbook -i localhost, playbooks/build.yml -e sigma_artifacts_dir=$(ROOT)/.build/artifacts
 
 app: system-test ## the reference app's own tests: API (pytest, PostgreSQL) and web (build, render check)
 	@cd $(ROOT) && bash examples/app/api/test.sh
