@@ -231,14 +231,11 @@ def test_database_is_reached_only_by_the_app_hosts(converged):
     podman_exec("sigma-it-2", probe)
 
 
-def test_tampered_artifact_is_refused(converged, tmp_path):
-    group = converged[0]
-    release = blue_release("it-2")
-    tampered = tmp_path / release
-    shutil.copytree(ROOT / ".build" / "artifacts" / release, tampered)
-    with open(tampered / "api.tar.gz", "ab") as archive:
-        archive.write(b"tampered")
-    playbook = tmp_path / "install.yml"
+def install_api_release(group, tmp_path, release_dir, **role_vars: str):
+    """Run fastapi_app's `release` entry point on it-2 into the green slot."""
+    lines = [f"fastapi_app_release_dir: {release_dir}", "fastapi_app_slot: green"]
+    lines += [f"{name}: {value}" for name, value in role_vars.items()]
+    playbook = tmp_path / "release.yml"
     playbook.write_text(
         "- hosts: it-2\n"
         "  become: true\n"
@@ -246,12 +243,21 @@ def test_tampered_artifact_is_refused(converged, tmp_path):
         "    - ansible.builtin.include_role:\n"
         "        name: sigma.deploy.fastapi_app\n"
         "        tasks_from: release\n"
-        "      vars:\n"
-        f"        fastapi_app_release_dir: {tampered}\n"
-        "        fastapi_app_slot: green\n"
-        "        fastapi_app_database_url: postgresql+psycopg://x:y@127.0.0.1/x\n"
+        "      vars:\n" + "".join(f"        {line}\n" for line in lines)
     )
-    run = run_playbook(group.inventory, str(playbook), "-e", "ansible_user=sigma")
+    return run_playbook(group.inventory, str(playbook), "-e", "ansible_user=sigma")
+
+
+def test_tampered_artifact_is_refused(converged, tmp_path):
+    group = converged[0]
+    release = blue_release("it-2")
+    tampered = tmp_path / release
+    shutil.copytree(ROOT / ".build" / "artifacts" / release, tampered)
+    with open(tampered / "api.tar.gz", "ab") as archive:
+        archive.write(b"tampered")
+    run = install_api_release(
+        group, tmp_path, tampered, fastapi_app_database_url="postgresql+psycopg://x:y@127.0.0.1/x"
+    )
     assert run.returncode != 0
     assert "refusing to install it" in run.stdout, run.stdout[-3000:]
     assert (
@@ -263,24 +269,16 @@ def test_tampered_artifact_is_refused(converged, tmp_path):
 def test_unreachable_database_fails_the_health_wait_clearly(converged, tmp_path):
     group = converged[0]
     release = blue_release("it-2")
-    playbook = tmp_path / "green.yml"
-    playbook.write_text(
-        "- hosts: it-2\n"
-        "  become: true\n"
-        "  tasks:\n"
-        "    - ansible.builtin.include_role:\n"
-        "        name: sigma.deploy.fastapi_app\n"
-        "        tasks_from: release\n"
-        "      vars:\n"
-        f"        fastapi_app_release_dir: {ROOT / '.build' / 'artifacts' / release}\n"
-        "        fastapi_app_slot: green\n"
-        "        fastapi_app_run_migrations: false\n"
-        "        fastapi_app_health_timeout: 10\n"
-        "        fastapi_app_database_url: unused://\n"
-    )
     podman_exec("sigma-it-1", "systemctl stop postgresql")
     try:
-        run = run_playbook(group.inventory, str(playbook), "-e", "ansible_user=sigma")
+        run = install_api_release(
+            group,
+            tmp_path,
+            ROOT / ".build" / "artifacts" / release,
+            fastapi_app_run_migrations="false",
+            fastapi_app_health_timeout="10",
+            fastapi_app_database_url="unused://",
+        )
         assert run.returncode != 0
         assert "notes-api@green" in run.stdout
         assert "did not become healthy" in run.stdout
