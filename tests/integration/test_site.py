@@ -67,13 +67,6 @@ def test_first_run_configures_every_host(converged):
         assert s["changed"] > 0, host
 
 
-# Seen in pytest runs (twice), never in three runs of the same playbook by hand: the second run
-# rewrote the nftables rule and pg_hba.conf of the lb+db host (both list the app hosts'
-# addresses) and restarted PostgreSQL. Not understood yet; site.yml now sorts those lists.
-@pytest.mark.xfail(
-    reason="second site.yml run rewrote nftables and pg_hba.conf on the lb+db host (open bug)",
-    strict=False,
-)
 def test_second_run_changes_nothing(converged):
     group = converged[0]
     again = site(group)
