@@ -50,7 +50,7 @@ PROVIDER ?= hetzner
 DEMO := $(ROOT)/.build/demo
 CLOUDSIM_ENV = eval "$$($(ROOT)/tools/cloudsim.sh env)"
 
-demo: venv image collection-link ## provision 3 servers at the simulated provider (PROVIDER=hetzner|digitalocean), configure them, show them
+demo: venv image collection-link ## provision 3 servers at the simulated provider (PROVIDER=hetzner|digitalocean), install the stack, deploy release 2 under load
 	@$(ROOT)/tools/cloudsim.sh start
 	@mkdir -p $(DEMO) && chmod 700 $(DEMO)
 	@test -f $(DEMO)/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -C sigma-demo -f $(DEMO)/id_ed25519
@@ -58,6 +58,7 @@ demo: venv image collection-link ## provision 3 servers at the simulated provide
 		-e provider=$(PROVIDER) -e @playbooks/vars/demo-servers-$(PROVIDER).yml \
 		-e sigma_ssh_public_key_file=$(DEMO)/id_ed25519.pub -e sigma_known_hosts_file=$(DEMO)/known_hosts
 	@cd $(ROOT) && $(CLOUDSIM_ENV) && ansible-playbook playbooks/demo.yml
+	@cd $(ROOT) && $(CLOUDSIM_ENV) && $(PYTHON) tools/demo_deploy.py
 	@echo; cat $(ROOT)/.build/demo-summary.txt
 
 demo-clean: ## remove the demo servers and stop the simulator
@@ -104,7 +105,7 @@ build: venv ## build the collection tarball into dist/
 	@cd $(ROOT) && ansible-galaxy collection build --force --output-path dist .
 
 # --- benchmarks -------------------------------------------------------------------------
-bench: venv-test collection-link ## performance measurements, printed as a table
+bench: venv-test image collection-link release ## performance measurements (inventory, provisioning, deploys on local hosts), printed as a table
 	@cd $(ROOT) && python tools/bench.py
 
 # --- the local cloud --------------------------------------------------------------------

@@ -5,7 +5,9 @@ Times are wall-clock seconds; where a target is a ratio (cost grows linearly), t
 computed against a baseline measured in the same run, so a slow or busy machine does not
 change the verdict much.
 
-    python tools/bench.py [--sizes 500 5000] [--vendors hetzner]
+    python tools/bench.py [--sizes 500 5000] [--vendors hetzner] [--no-deploy]
+
+The deploy benchmarks (tools/bench_deploy.py) run on seven local test hosts.
 """
 
 from __future__ import annotations
@@ -213,11 +215,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[500, 5000])
     parser.add_argument("--vendors", nargs="+", default=["hetzner"], choices=sorted(VENDORS))
+    parser.add_argument(
+        "--no-deploy", action="store_true", help="skip the deploy benchmarks (7 local hosts)"
+    )
     args = parser.parse_args()
     rows = []
     for vendor in args.vendors:
         rows += bench_inventory(vendor, args.sizes)
     rows += bench_provision()
+    if not args.no_deploy:
+        from tools.bench_deploy import bench_deploy
+
+        rows += bench_deploy()
     print_table(rows)
     return 0
 

@@ -1,4 +1,9 @@
-"""Fixtures for the integration tests: groups of local test hosts."""
+"""Fixtures for the integration tests: the local test hosts of the application stack.
+
+One stack for the session: it-1 is the load balancer and the database, it-2..4 run the app.
+site.yml converges it once; test_site.py checks it, then test_site_deploy.py deploys to it
+(pytest runs the files in that order).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.support import Group, hostctl, start_group
+from tests.integration.support import Group, hostctl, site, start_group
 
 
-@pytest.fixture(scope="module")
-def three_hosts(tmp_path_factory) -> Iterator[Group]:
+@pytest.fixture(scope="session")
+def stack_hosts(tmp_path_factory) -> Iterator[Group]:
     inventory = tmp_path_factory.mktemp("inventory") / "hosts.yml"
-    group = start_group("it", 3, inventory)
+    group = start_group("it", 4, inventory)
     try:
         yield group
     finally:
         hostctl("down", "--group", "it")
+
+
+@pytest.fixture(scope="session")
+def converged(stack_hosts):
+    """The stack after a first site.yml run, and that run."""
+    first = site(stack_hosts)
+    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
+    return stack_hosts, first

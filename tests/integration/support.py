@@ -71,6 +71,38 @@ def run_playbook(inventory: Path, playbook: str, *extra: str) -> subprocess.Comp
     )
 
 
+# The application stack of the integration tests (conftest.py): groups and variables.
+STACK_GROUPS = """\
+all:
+  children:
+    lb: {hosts: {it-1: null}}
+    db: {hosts: {it-1: null}}
+    app: {hosts: {it-2: null, it-3: null, it-4: null}}
+"""
+STACK_VARS = [
+    "-e", "sigma_db_password=it-Secret-0451",
+    "-e", f"sigma_artifacts_dir={ROOT / '.build' / 'artifacts'}",
+    "-e", "fastapi_app_workers=2",
+]  # fmt: skip
+
+
+def stack_groups(group: Group) -> Path:
+    groups = group.inventory.parent / "groups.yml"
+    groups.write_text(STACK_GROUPS)
+    return groups
+
+
+def stack_play(group: Group, playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """A playbook on the stack's hosts, with its groups and variables."""
+    return run_playbook(
+        group.inventory, playbook, "-i", str(stack_groups(group)), *STACK_VARS, *extra
+    )
+
+
+def site(group: Group, *extra: str) -> subprocess.CompletedProcess[str]:
+    return stack_play(group, "playbooks/site.yml", *extra)
+
+
 def recap(output: str) -> dict[str, dict[str, int]]:
     """The PLAY RECAP of an ansible-playbook run: host -> {ok, changed, failed, ...}."""
     stats = {}

@@ -1,5 +1,5 @@
-"""playbooks/site.yml on three local hosts over real SSH: the hardened base on every host and
-the application stack by group (it-1: load balancer and database, it-2 and it-3: the app).
+"""playbooks/site.yml on four local hosts over real SSH: the hardened base on every host and
+the application stack by group (it-1: load balancer and database, it-2..4: the app).
 It converges, then changes nothing, and is checked from outside: hardening, firewall, and the
 app answering through the load balancer with notes kept in PostgreSQL."""
 
@@ -14,30 +14,18 @@ import urllib.request
 
 import pytest
 
-from tests.integration.support import ROOT, hostctl, recap, run_playbook, ssh, start_group
+from tests.integration.support import (
+    ROOT,
+    hostctl,
+    recap,
+    run_playbook,
+    site,
+    ssh,
+    stack_groups,
+    start_group,
+)
 
 pytestmark = pytest.mark.hosts
-
-GROUPS = """\
-all:
-  children:
-    lb: {hosts: {it-1: null}}
-    db: {hosts: {it-1: null}}
-    app: {hosts: {it-2: null, it-3: null}}
-"""
-STACK_VARS = [
-    "-e", "sigma_db_password=it-Secret-0451",
-    "-e", f"sigma_artifacts_dir={ROOT / '.build' / 'artifacts'}",
-    "-e", "fastapi_app_workers=2",
-]  # fmt: skip
-
-
-def site(group, *extra: str):
-    groups = group.inventory.parent / "groups.yml"
-    groups.write_text(GROUPS)
-    return run_playbook(
-        group.inventory, "playbooks/site.yml", "-i", str(groups), *STACK_VARS, *extra
-    )
 
 
 def changed_task_names(output: str) -> list[str]:
@@ -49,13 +37,6 @@ def changed_task_names(output: str) -> list[str]:
         elif line.startswith("changed: ["):
             found.append(f"{task} on {line[10 : line.find(']')]}")
     return found
-
-
-@pytest.fixture(scope="module")
-def converged(three_hosts):
-    first = site(three_hosts)
-    assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
-    return three_hosts, first
 
 
 def test_first_run_configures_every_host(converged):
@@ -288,9 +269,9 @@ def test_unreachable_database_fails_the_health_wait_clearly(converged, tmp_path)
         )
 
 
-def test_missing_database_password_fails_before_any_change(three_hosts):
-    groups = three_hosts.inventory.parent / "groups.yml"
-    run = run_playbook(three_hosts.inventory, "playbooks/site.yml", "-i", str(groups))
+def test_missing_database_password_fails_before_any_change(stack_hosts):
+    groups = stack_groups(stack_hosts)
+    run = run_playbook(stack_hosts.inventory, "playbooks/site.yml", "-i", str(groups))
     assert run.returncode != 0
     assert "sigma_db_password" in run.stdout, run.stdout[-3000:]
     assert "PLAY [Harden the base system]" not in run.stdout

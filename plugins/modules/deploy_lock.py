@@ -1,0 +1,337 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, sigma.deploy contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: deploy_lock
+short_description: Take or release the deploy lock of an application on its ledger host
+version_added: 0.2.0
+description:
+  - One deploy of an application at a time. The lock is the file C(<path>/<app>/lock.json)
+    (mode 0600, in a directory of mode 0700) on the ledger host, holding the lock's O(owner),
+    O(token), when it was taken (C(since)), when it expires (C(expires), O(ttl) seconds later;
+    both UTC ISO 8601) and O(details).
+  - With O(state=present) a free lock is taken (the file is created with C(O_EXCL)); a lock held
+    with the same O(token) is kept as it is, so taking it again is not a change; a lock held
+    with another token fails the task at once, naming its holder, unless it has expired or
+    O(break_lock=true), in which case it is taken over with a warning naming the previous
+    holder.
+  - With O(state=absent) the lock is removed only when it is held with O(token). A lock held
+    with another token is left in place, with a warning.
+  - Every read-check-write holds an exclusive C(flock) on C(<path>/<app>/lock.guard), so of two
+    deploys taking the lock at the same time exactly one gets it.
+  - A C(lock.json) that cannot be read as a lock counts as held by C(unknown) since the file was
+    last written, until O(ttl) seconds after that; O(break_lock=true) replaces it.
+  - Run it on the ledger host with C(become=true).
+author:
+  - sigma.deploy maintainers (@sigma-deploy)
+options:
+  app:
+    description:
+      - The application whose deploys the lock serialises, for example V(notes).
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) takes the lock (or keeps it, when held with O(token)); V(absent) releases it.
+    type: str
+    choices: [present, absent]
+    default: present
+  owner:
+    description:
+      - Who deploys, for example V(alice@laptop) or V(ci job 4711); shown to anyone who finds
+        the lock held.
+      - Required with O(state=present).
+    type: str
+  token:
+    description:
+      - The identity of this deploy (a deploy id); the lock's holder. Taking a lock held with
+        the same token does nothing; only this token releases the lock.
+    type: str
+    required: true
+  ttl:
+    description:
+      - Seconds after it is taken that the lock expires; an expired lock may be taken over by
+        any deploy.
+    type: int
+    default: 3600
+  break_lock:
+    description:
+      - Take the lock even when another deploy holds it and it has not expired (a stale lock
+        left by a deploy that died). Only with O(state=present).
+    type: bool
+    default: false
+  path:
+    description:
+      - The directory of the applications' deploy state; the lock is C(<path>/<app>/lock.json).
+    type: path
+    default: /var/lib/sigma-deploy
+  details:
+    description:
+      - Anything worth telling about this deploy, stored with the lock and shown to whoever
+        finds it held, for example the release id and the strategy.
+    type: dict
+attributes:
+  check_mode:
+    support: full
+    details: In check mode nothing is written; the result says what would happen, and the task
+      still fails when another deploy holds the lock.
+  diff_mode:
+    support: full
+    details: The lock before and after.
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+seealso:
+  - module: sigma.deploy.release_ledger
+  - module: sigma.deploy.release_info
+"""
+
+EXAMPLES = r"""
+- name: Take the deploy lock of notes
+  sigma.deploy.deploy_lock:
+    app: notes
+    owner: "{{ deploy_owner }}"
+    token: "{{ deploy_id }}"
+    ttl: 1800
+    break_lock: "{{ deploy_lock_break | default(false) }}"
+    details:
+      release_id: "{{ release_id }}"
+      strategy: blue_green
+  become: true
+  delegate_to: "{{ deploy_ledger_host }}"
+  run_once: true
+
+- name: Release it (in the deploy's always section)
+  sigma.deploy.deploy_lock:
+    app: notes
+    token: "{{ deploy_id }}"
+    state: absent
+  become: true
+  delegate_to: "{{ deploy_ledger_host }}"
+  run_once: true
+"""
+
+RETURN = r"""
+lock:
+  description: The lock as it now is (in check mode, as it would be); empty when there is none.
+  returned: always
+  type: dict
+  contains:
+    app:
+      description: The application.
+      type: str
+      sample: notes
+    owner:
+      description: Who holds the lock (V(unknown) for an unreadable lock file).
+      type: str
+      sample: alice@laptop
+    token:
+      description: The deploy that holds the lock (null for an unreadable lock file).
+      type: str
+      sample: 20261126T193002Z-abc1234
+    since:
+      description: When the lock was taken (UTC, ISO 8601).
+      type: str
+      sample: "2026-11-26T19:30:02Z"
+    expires:
+      description: When the lock expires (UTC, ISO 8601).
+      type: str
+      sample: "2026-11-26T20:30:02Z"
+    details:
+      description: The O(details) given by the holder.
+      type: dict
+      sample: {"release_id": "20261126T193000Z-abc1234def56", "strategy": "blue_green"}
+    unreadable:
+      description: Why the lock file could not be read; only for an unreadable lock file.
+      type: str
+      returned: when the lock file cannot be read
+previous:
+  description: The lock this task took over (expired, broken or unreadable); empty otherwise.
+    Same fields as RV(lock).
+  returned: always
+  type: dict
+failure:
+  description: Why the lock could not be taken, when another deploy holds it.
+  returned: failure
+  type: dict
+  contains:
+    reason:
+      description: V(held).
+      type: str
+    lock:
+      description: The lock of the other deploy, fields as in RV(lock).
+      type: dict
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
+    BREAK,
+    KEEP,
+    LOCK_FILE,
+    LOCK_GUARD,
+    REFUSE,
+    TAKE,
+    DeployStateError,
+    app_dir,
+    create_exclusive,
+    describe_holder,
+    dump_lock,
+    ensure_dir,
+    guarded,
+    lock_decision,
+    new_lock,
+    read_lock,
+    refusal_message,
+    write_atomic,
+)
+
+
+class DeployLock:
+    """The lock file of one app: read it under the guard, decide, write."""
+
+    def __init__(self, module, clock=time.time):
+        self.module = module
+        self.params = module.params
+        self.app = self.params["app"]
+        self.dir = app_dir(self.params["path"], self.app)
+        self.file = os.path.join(self.dir, LOCK_FILE)
+        self.clock = clock
+        self.changed = False
+        self.before = {}
+        self.lock = {}
+        self.previous = {}
+
+    def run(self):
+        if self.params["ttl"] < 1:
+            raise DeployStateError(f"ttl must be at least 1 second, not {self.params['ttl']}")
+        if self.params["state"] == "present" and not self.params["owner"]:
+            raise DeployStateError("owner is required to take the deploy lock")
+        try:
+            if self.params["state"] == "absent":
+                self.absent()
+            else:
+                self.present()
+        except OSError as err:
+            raise DeployStateError(f"cannot use the deploy lock in {self.dir}: {err}") from err
+        return self.result()
+
+    def guard(self, create=False):
+        """The exclusive guard when writing; a shared one (created by nobody) otherwise."""
+        if self.module.check_mode or not (create or os.path.isdir(self.dir)):
+            return guarded(self.dir, LOCK_GUARD, exclusive=False)
+        ensure_dir(self.dir)
+        return guarded(self.dir, LOCK_GUARD)
+
+    def read(self):
+        return read_lock(self.dir, self.app, self.params["ttl"])
+
+    def present(self):
+        with self.guard(create=True):
+            current = self.read()
+            self.before = dict(current or {})
+            if not self.take(current):
+                # lock.json appeared without the guard being held (a writer that does not use
+                # it): decide again on what is there now.
+                self.take(self.read())
+
+    def take(self, current):
+        """Bring the lock to this deploy; False when a lock appeared while creating it."""
+        params = self.params
+        now = self.clock()
+        action = lock_decision(current, params["token"], now, params["break_lock"])
+        if action == REFUSE:
+            raise DeployStateError(
+                refusal_message(self.app, current), {"reason": "held", "lock": current}
+            )
+        if action == KEEP:
+            self.lock = current
+            return True
+        mine = new_lock(
+            self.app,
+            params["owner"],
+            params["token"],
+            now,
+            params["ttl"],
+            params["details"],
+        )
+        if not self.module.check_mode:
+            if action == TAKE:
+                if not create_exclusive(self.file, dump_lock(mine)):
+                    return False
+            else:
+                write_atomic(self.file, dump_lock(mine))
+        if action != TAKE:
+            self.previous = current
+            self.warn_taken_over(current, action)
+        self.changed = True
+        self.lock = mine
+        return True
+
+    def warn_taken_over(self, current, action):
+        would = "Would take" if self.module.check_mode else "Took"
+        why = "broke it" if action == BREAK else "it had expired"
+        if current.get("unreadable"):
+            why = "its file was unreadable" + (" (break_lock)" if action == BREAK else "")
+        self.module.warn(
+            f"{would} over the deploy lock of {self.app} from {describe_holder(current)} ({why})."
+        )
+
+    def absent(self):
+        with self.guard():
+            current = self.read()
+            self.before = dict(current or {})
+            if not current:
+                return
+            if current.get("token") != self.params["token"]:
+                self.lock = current
+                self.module.warn(
+                    f"The deploy lock of {self.app} is now held by {describe_holder(current)}; "
+                    "left in place."
+                )
+                return
+            self.changed = True
+            if not self.module.check_mode:
+                os.unlink(self.file)
+
+    def result(self):
+        return {
+            "changed": self.changed,
+            "lock": self.lock or {},
+            "previous": self.previous or {},
+            "diff": {"before": self.before, "after": self.lock or {}},
+        }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "app": {"type": "str", "required": True},
+            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "owner": {"type": "str"},
+            "token": {"type": "str", "required": True, "no_log": False},
+            "ttl": {"type": "int", "default": 3600},
+            "break_lock": {"type": "bool", "default": False},
+            "path": {"type": "path", "default": "/var/lib/sigma-deploy"},
+            "details": {"type": "dict"},
+        },
+        required_if=[("state", "present", ("owner",))],
+        supports_check_mode=True,
+    )
+    try:
+        result = DeployLock(module).run()
+    except DeployStateError as err:
+        module.fail_json(msg=str(err), **({"failure": err.failure} if err.failure else {}))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

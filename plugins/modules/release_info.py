@@ -1,0 +1,330 @@
+#!/usr/bin/python
+# Copyright: (c) 2026, sigma.deploy contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: release_info
+short_description: Show which release a host serves, and the release ledger of an application
+version_added: 0.2.0
+description:
+  - Reads, and never changes, what a host serves of an application deployed in blue and green
+    slots. A slot is the symlink C(<srv_root>/<app>/slots/<slot>) to a release directory
+    C(<srv_root>/<app>/releases/<release_id>); its services are the systemd units
+    C(<app>-api@<slot>.service) and C(<app>-web@<slot>.service).
+  - 'Which slot takes the traffic comes from the line C(# sigma-state: {...}) of the nginx
+    upstreams file O(nginx_upstreams). In host mode it is
+    C({"mode": "host", "active_slot": "blue", "canary_weight": 0}); in load balancer mode
+    C({"mode": "lb", "backends": [...], "drained": [...]}).'
+  - When the host is the ledger host (it has C(<path>/<app>/ledger.jsonl), see
+    M(sigma.deploy.release_ledger)), it also returns the newest ledger entries, the current
+    release and the one before it, and the deploy lock (see M(sigma.deploy.deploy_lock)).
+  - The ledger and the lock are readable by root only; use C(become=true).
+author:
+  - sigma.deploy maintainers (@sigma-deploy)
+options:
+  app:
+    description:
+      - The application, for example V(notes).
+    type: str
+    required: true
+  path:
+    description:
+      - The directory of the applications' deploy state (the ledger and the lock).
+    type: path
+    default: /var/lib/sigma-deploy
+  srv_root:
+    description:
+      - The directory the applications are installed in; the slots and releases of O(app) are
+        in C(<srv_root>/<app>/).
+    type: path
+    default: /srv
+  nginx_upstreams:
+    description:
+      - The nginx upstreams file of O(app), with its C(# sigma-state:) line.
+      - Defaults to C(/etc/nginx/sigma/<app>-upstreams.conf).
+    type: path
+  limit:
+    description:
+      - How many ledger entries to return, the newest first.
+    type: int
+    default: 20
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+seealso:
+  - module: sigma.deploy.release_ledger
+  - module: sigma.deploy.deploy_lock
+"""
+
+EXAMPLES = r"""
+- name: What each app host serves
+  sigma.deploy.release_info:
+    app: notes
+  become: true
+  register: served
+
+- name: The release a rollback would return to
+  sigma.deploy.release_info:
+    app: notes
+    limit: 5
+  become: true
+  delegate_to: "{{ deploy_ledger_host }}"
+  run_once: true
+  register: ledger
+
+- name: Show it
+  ansible.builtin.debug:
+    msg: >-
+      serving {{ served.serving_release }} from {{ served.active_slot }};
+      rollback target {{ ledger.previous.release_id | default('none') }}
+"""
+
+RETURN = r"""
+slots:
+  description: The blue and green slots of the host.
+  returned: always
+  type: dict
+  contains:
+    blue:
+      description: The blue slot.
+      type: dict
+      contains:
+        release_id:
+          description: The release the slot links to (null when there is no slot link).
+          type: str
+          sample: 20261126T193000Z-abc1234def56
+        installed:
+          description: Whether the slot's API is installed (C(api/.installed) exists).
+          type: bool
+        api_active:
+          description: Whether C(<app>-api@<slot>.service) is active (null without systemctl).
+          type: bool
+        web_active:
+          description: Whether C(<app>-web@<slot>.service) is active (null without systemctl).
+          type: bool
+    green:
+      description: The green slot, fields as for C(blue).
+      type: dict
+  sample:
+    blue:
+      release_id: 20261126T193000Z-abc1234def56
+      installed: true
+      api_active: true
+      web_active: true
+    green:
+      release_id: 20261120T101500Z-0f9e8d7c6b5a
+      installed: true
+      api_active: false
+      web_active: false
+active_slot:
+  description: The slot nginx sends the traffic to (host mode); null when unknown.
+  returned: always
+  type: str
+  sample: blue
+canary_weight:
+  description: The percentage of requests sent to the other slot (host mode); null when unknown.
+  returned: always
+  type: int
+  sample: 0
+nginx_state:
+  description: The C(# sigma-state:) line of the upstreams file as parsed; null without it.
+  returned: always
+  type: dict
+  sample: {"mode": "lb", "backends": ["10.0.0.3:80", "10.0.0.4:80"], "drained": []}
+serving_release:
+  description: The release of the active slot; null when unknown.
+  returned: always
+  type: str
+  sample: 20261126T193000Z-abc1234def56
+releases:
+  description: The release directories installed on the host, sorted (the oldest first).
+  returned: always
+  type: list
+  elements: str
+  sample: [20261120T101500Z-0f9e8d7c6b5a, 20261126T193000Z-abc1234def56]
+ledger_found:
+  description: Whether the host has the application's release ledger.
+  returned: always
+  type: bool
+ledger:
+  description: The newest O(limit) ledger entries, the newest first
+    (see M(sigma.deploy.release_ledger)).
+  returned: always
+  type: list
+  elements: dict
+current:
+  description: The newest ledger entry whose C(result) is V(succeeded); null when none.
+  returned: always
+  type: dict
+  sample:
+    deploy_id: 20261126T193002Z-abc1234
+    app: notes
+    kind: deploy
+    release_id: 20261126T193000Z-abc1234def56
+    result: succeeded
+previous:
+  description: The release that was serving before RV(current) (the newest succeeded entry
+    older than it with another C(release_id)), as its whole entry; null when none.
+  returned: always
+  type: dict
+lock:
+  description: The deploy lock of the application (see M(sigma.deploy.deploy_lock)); null when
+    nobody holds it.
+  returned: always
+  type: dict
+  sample:
+    app: notes
+    owner: alice@laptop
+    token: 20261126T193002Z-abc1234
+    since: "2026-11-26T19:30:02Z"
+    expires: "2026-11-26T20:30:02Z"
+    details: {"release_id": "20261126T193000Z-abc1234def56"}
+lock_expired:
+  description: Whether RV(lock) has expired; null when there is no lock.
+  returned: always
+  type: bool
+"""
+
+import os
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
+    LEDGER_FILE,
+    LEDGER_GUARD,
+    LOCK_GUARD,
+    DeployStateError,
+    app_dir,
+    current_and_previous,
+    guarded,
+    lock_expired,
+    newest_first,
+    parse_ledger,
+    parse_state_line,
+    read_lock,
+    read_text,
+    release_of_target,
+    traffic,
+    unparsed_lines,
+)
+
+SLOTS = ("blue", "green")
+# An unreadable lock file counts as held for this long after it was written.
+UNREADABLE_LOCK_TTL = 3600
+
+
+class ReleaseInfo:
+    """What one host serves of an app, and the ledger when the host keeps it."""
+
+    def __init__(self, module, clock=time.time):
+        self.module = module
+        self.params = module.params
+        self.app = self.params["app"]
+        self.app_root = os.path.join(self.params["srv_root"], self.app)
+        self.state_dir = app_dir(self.params["path"], self.app)
+        self.clock = clock
+        self.systemctl = module.get_bin_path("systemctl")
+
+    def run(self):
+        if self.params["limit"] < 0:
+            raise DeployStateError(f"limit must not be negative, not {self.params['limit']}")
+        try:
+            result = {"changed": False, **self.served(), **self.ledger()}
+        except OSError as err:
+            raise DeployStateError(f"cannot read the release state of {self.app}: {err}") from err
+        return result
+
+    # --- what the host serves ------------------------------------------------------------------
+    def served(self):
+        slots = {slot: self.slot(slot) for slot in SLOTS}
+        upstreams = self.params["nginx_upstreams"] or (
+            f"/etc/nginx/sigma/{self.app}-upstreams.conf"
+        )
+        text = read_text(upstreams)
+        state = parse_state_line(text) if text is not None else None
+        active, weight = traffic(state)
+        return {
+            "slots": slots,
+            "active_slot": active,
+            "canary_weight": weight,
+            "nginx_state": state,
+            "serving_release": slots[active]["release_id"] if active in slots else None,
+            "releases": self.releases(),
+        }
+
+    def slot(self, slot):
+        link = os.path.join(self.app_root, "slots", slot)
+        target = os.readlink(link) if os.path.islink(link) else None
+        return {
+            "release_id": release_of_target(target),
+            "installed": os.path.exists(os.path.join(link, "api", ".installed")),
+            "api_active": self.unit_active(f"{self.app}-api@{slot}.service"),
+            "web_active": self.unit_active(f"{self.app}-web@{slot}.service"),
+        }
+
+    def unit_active(self, unit):
+        if not self.systemctl:
+            return None
+        _rc, out, _err = self.module.run_command([self.systemctl, "is-active", unit])
+        return out.strip() == "active"
+
+    def releases(self):
+        root = os.path.join(self.app_root, "releases")
+        if not os.path.isdir(root):
+            return []
+        with os.scandir(root) as entries:
+            return sorted(entry.name for entry in entries if entry.is_dir())
+
+    # --- the ledger ----------------------------------------------------------------------------
+    def ledger(self):
+        path = os.path.join(self.state_dir, LEDGER_FILE)
+        with guarded(self.state_dir, LEDGER_GUARD, exclusive=False):
+            text = read_text(path)
+        if text and unparsed_lines(text):
+            lines = ", ".join(map(str, unparsed_lines(text)))
+            self.module.warn(f"{path}: line(s) {lines} are not ledger entries; left out.")
+        entries = newest_first(parse_ledger(text or ""))
+        current, previous = current_and_previous(entries)
+        with guarded(self.state_dir, LOCK_GUARD, exclusive=False):
+            lock = read_lock(self.state_dir, self.app, UNREADABLE_LOCK_TTL)
+        return {
+            "ledger_found": text is not None,
+            "ledger": entries[: self.params["limit"]],
+            "current": current,
+            "previous": previous,
+            "lock": lock,
+            "lock_expired": lock_expired(lock, self.clock()) if lock else None,
+        }
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec={
+            "app": {"type": "str", "required": True},
+            "path": {"type": "path", "default": "/var/lib/sigma-deploy"},
+            "srv_root": {"type": "path", "default": "/srv"},
+            "nginx_upstreams": {"type": "path"},
+            "limit": {"type": "int", "default": 20},
+        },
+        supports_check_mode=True,
+    )
+    try:
+        result = ReleaseInfo(module).run()
+    except DeployStateError as err:
+        module.fail_json(msg=str(err))
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,300 @@
+"""Zero-downtime deploys (playbooks/deploy.yml, rollback.yml) on the stack of conftest.py, after
+test_site.py: it-1 is the load balancer and the database, it-2..4 run the app. Every deploy
+runs under a steady,
+bounded load through the load balancer (tools/loadgen.py) that counts every non-2xx answer
+and connection error.
+
+The releases after the first are derived from it in seconds (tools/release_variant.py): the
+same code under a new release id, or with a fault (a failing health check, a failing
+migration, 5xx on every third request). The tests run in order and each starts from what the
+previous one left: the release named in its docstring serving everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.support import ROOT, stack_play
+from tools.loadgen import LoadGen
+from tools.release_variant import derive
+
+pytestmark = pytest.mark.hosts
+
+APP_HOSTS = ("it-2", "it-3", "it-4")
+ARTIFACTS = ROOT / ".build" / "artifacts"
+# Short canary steps for tests: the load sends about 4 requests a second to each host.
+CANARY_VARS = [
+    "-e", '{"app_deploy_canary_steps": [25, 50, 100]}',
+    "-e", "app_deploy_canary_pause=8",
+    "-e", "app_deploy_canary_min_requests=5",
+]  # fmt: skip
+
+
+# Asks the host's own nginx (the hosts have no curl); its certificate is self-signed.
+VERSION_PROBE = (
+    "import ssl, urllib.request; c = ssl._create_unverified_context(); "
+    'a = urllib.request.urlopen("https://127.0.0.1/version", context=c, timeout=10); '
+    "print(a.read().decode())"
+)
+
+
+class Stack:
+    def __init__(self, group, tmp: Path):
+        self.group = group
+        self.lb = group.hosts["it-1"]
+        self.releases = tmp / "releases"
+        self.releases.mkdir()
+
+    def play(self, playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return stack_play(self.group, playbook, *extra)
+
+    def deploy(self, release: Path, strategy: str = "blue_green", *extra: str):
+        return self.play(
+            "playbooks/deploy.yml", "-e", f"strategy={strategy}", "-e", f"release={release}", *extra
+        )
+
+    def variant(self, name: str) -> Path:
+        time.sleep(1)  # release ids carry the second they were made in
+        return derive(self.base, self.releases, name)
+
+    def exec(self, host: str, command: str, check: bool = True) -> str:
+        return subprocess.run(
+            ["podman", "exec", f"sigma-{host}", "sh", "-c", command],
+            capture_output=True, text=True, check=check, timeout=60,
+        ).stdout  # fmt: skip
+
+    def served(self, host: str) -> str:
+        """The release nginx on an app host serves (its /version)."""
+        out = self.exec(host, f"python3 -c '{VERSION_PROBE}'")
+        return json.loads(out)["release_id"]
+
+    def ledger(self) -> list[dict]:
+        text = self.exec("it-1", "cat /var/lib/sigma-deploy/notes/ledger.jsonl")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+    def load(self, **kwargs) -> LoadGen:
+        settings = {"paths": ["/", "/version"], "rate": 12.0, "max_seconds": 420}
+        return LoadGen(f"https://{self.lb}", **(settings | kwargs))
+
+    def assert_everywhere(self, release_id: str) -> None:
+        served = {host: self.served(host) for host in APP_HOSTS}
+        assert set(served.values()) == {release_id}, served
+
+
+def output(run) -> str:
+    return run.stdout[-8000:] + run.stderr[-2000:]
+
+
+@pytest.fixture(scope="module")
+def stack(converged, tmp_path_factory):
+    s = Stack(converged[0], tmp_path_factory.mktemp("deploy"))
+    s.current = s.served("it-2")
+    s.base = ARTIFACTS / s.current
+    assert (s.base / "manifest.json").is_file()
+    return s
+
+
+def deploy_under_load(stack: Stack, release: Path, strategy: str, *extra: str):
+    load = stack.load()
+    load.start()
+    try:
+        run = stack.deploy(release, strategy, *extra)
+    finally:
+        report = load.stop()
+    return run, report
+
+
+def wait_for_ssh(address: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((address, 22), timeout=2) as conn:
+                if conn.recv(4).startswith(b"SSH"):
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    pytest.fail(f"sshd on {address} did not come back within {seconds:.0f} s")
+
+
+def release_id(release: Path) -> str:
+    return json.loads((release / "manifest.json").read_text())["release_id"]
+
+
+def test_blue_green_moves_every_host_without_a_failed_request(stack):
+    """From release 1 to a new release; afterwards every response carries it."""
+    new = stack.variant("same")
+    run, report = deploy_under_load(stack, new, "blue_green")
+    assert run.returncode == 0, output(run)
+    assert report.sent > 50, report.summary()
+    assert report.failed == 0, report.summary()
+    stack.assert_everywhere(release_id(new))
+    after = stack.load(max_requests=30, rate=30.0)
+    after.start()
+    time.sleep(1.5)
+    final = after.stop()
+    assert set(final.releases) == {release_id(new)}, final.summary()
+    entry = stack.ledger()[-1]
+    assert (entry["result"], entry["release_id"], entry["previous_release_id"]) == (
+        "succeeded", release_id(new), stack.current,
+    )  # fmt: skip
+    assert entry["artifacts"] == json.loads((new / "manifest.json").read_text())["files"]
+    assert "it-3: succeeded, serves" in run.stdout, output(run)
+    stack.previous, stack.current = stack.current, release_id(new)
+
+
+def test_a_release_that_fails_its_health_check_never_takes_traffic(stack):
+    bad = stack.variant("unhealthy")
+    run, report = deploy_under_load(stack, bad, "blue_green", "-e", "fastapi_app_health_timeout=20")
+    assert run.returncode != 0
+    assert "did not become healthy" in run.stdout, output(run)
+    assert report.failed == 0, report.summary()
+    assert set(report.releases) == {stack.current}, report.summary()
+    stack.assert_everywhere(stack.current)
+    for host in APP_HOSTS:
+        slots = stack.exec(host, "systemctl is-active notes-api@blue notes-api@green", check=False)
+        assert sorted(slots.split()) == ["active", "inactive"], (host, slots)
+    assert stack.ledger()[-1]["result"] == "failed"
+
+
+def schema(stack: Stack) -> tuple[str, str]:
+    sql = (
+        "SELECT version_num FROM alembic_version;"
+        " SELECT count(*) FROM pg_tables WHERE tablename = 'note_tags'"
+    )
+    out = stack.exec("it-1", f'runuser -u postgres -- psql -d notes -tAc "{sql}"')
+    version, tables = out.split()
+    return version, tables
+
+
+def test_a_failed_migration_switches_nothing_and_leaves_the_schema(stack):
+    assert schema(stack) == ("0001", "0")
+    bad = stack.variant("bad_migration")
+    run, report = deploy_under_load(stack, bad, "blue_green")
+    assert run.returncode != 0
+    assert "migration to 0002 failed" in run.stdout, output(run)
+    assert schema(stack) == ("0001", "0")
+    assert report.failed == 0, report.summary()
+    stack.assert_everywhere(stack.current)
+
+
+def test_rolling_deploy_and_a_second_deploy_refused_by_the_lock(stack):
+    new = stack.variant("same")
+    load = stack.load()
+    load.start()
+    results = {}
+    first = threading.Thread(
+        target=lambda: results.update(
+            first=stack.deploy(new, "rolling", "-e", '{"deploy_serial": [1]}')
+        )
+    )
+    first.start()
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            held = stack.exec("it-1", "cat /var/lib/sigma-deploy/notes/lock.json", check=False)
+            if held.strip():
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("the first deploy never took the lock")
+        started = time.monotonic()
+        second = stack.deploy(new, "blue_green")
+        refused_after = time.monotonic() - started
+        first.join(timeout=600)
+    finally:
+        report = load.stop()
+    assert second.returncode != 0
+    assert "is held by" in second.stdout, output(second)
+    assert "since" in second.stdout, output(second)
+    assert refused_after < 60
+    run = results["first"]
+    assert run.returncode == 0, output(run)
+    assert report.failed == 0, report.summary()
+    stack.assert_everywhere(release_id(new))
+    stack.previous, stack.current = stack.current, release_id(new)
+
+
+def test_rollback_returns_to_the_previous_release_without_a_failed_request(stack):
+    load = stack.load()
+    load.start()
+    try:
+        run = stack.play("playbooks/rollback.yml")
+    finally:
+        report = load.stop()
+    assert run.returncode == 0, output(run)
+    assert report.failed == 0, report.summary()
+    stack.assert_everywhere(stack.previous)
+    entry = stack.ledger()[-1]
+    assert (entry["kind"], entry["result"], entry["release_id"]) == (
+        "rollback", "succeeded", stack.previous,
+    )  # fmt: skip
+    stack.previous, stack.current = stack.current, stack.previous
+
+
+def test_canary_moves_traffic_step_by_step(stack):
+    new = stack.variant("same")
+    run, report = deploy_under_load(stack, new, "canary", *CANARY_VARS)
+    assert run.returncode == 0, output(run)
+    assert report.failed == 0, report.summary()
+    assert "Canary step 1 (25 %)" in run.stdout, output(run)
+    assert "Canary step 2 (50 %)" in run.stdout, output(run)
+    stack.assert_everywhere(release_id(new))
+    stack.previous, stack.current = stack.current, release_id(new)
+
+
+def test_canary_of_a_release_answering_5xx_fails_its_first_step(stack):
+    flaky = stack.variant("flaky")
+    run, report = deploy_under_load(stack, flaky, "canary", *CANARY_VARS)
+    assert run.returncode != 0
+    assert "canary step 1 (25 %) failed" in run.stdout, output(run)
+    assert "Canary step 2" not in run.stdout
+    stack.assert_everywhere(stack.current)
+    after = stack.load(max_requests=40, rate=40.0)
+    after.start()
+    time.sleep(1.5)
+    final = after.stop()
+    assert final.failed == 0, final.summary()
+    assert set(final.releases) == {stack.current}, final.summary()
+    # Some requests did fail during the step: that is what the canary measured.
+    assert report.failed > 0, report.summary()
+
+
+def test_a_host_that_dies_mid_roll_stops_it_and_a_rerun_converges(stack):
+    new = stack.variant("same")
+    load = stack.load()
+    load.start()
+    results = {}
+    roll = threading.Thread(
+        target=lambda: results.update(
+            run=stack.deploy(new, "rolling", "-e", '{"deploy_serial": [1]}')
+        )
+    )
+    roll.start()
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and stack.served("it-2") != release_id(new):
+            time.sleep(0.5)
+        subprocess.run(["podman", "stop", "-t", "0", "sigma-it-3"], check=True, timeout=60)
+        roll.join(timeout=600)
+    finally:
+        report = load.stop()
+    run = results["run"]
+    assert run.returncode != 0, output(run)
+    # The roll stopped: it-2 went back, it-4 never moved.
+    assert stack.served("it-2") == stack.current
+    assert stack.served("it-4") == stack.current
+    # The load balancer kept answering from the other hosts.
+    assert report.ok > 0.95 * report.sent, report.summary()
+    subprocess.run(["podman", "start", "sigma-it-3"], check=True, timeout=60)
+    wait_for_ssh(stack.group.hosts["it-3"])
+    rerun = stack.deploy(new, "rolling")
+    assert rerun.returncode == 0, output(rerun)
+    stack.assert_everywhere(release_id(new))

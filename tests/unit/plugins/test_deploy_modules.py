@@ -1,0 +1,478 @@
+"""deploy_lock, release_ledger and release_info: their main() run in-process on a temporary
+state directory and /srv tree, systemctl stubbed; and the lock raced by threads and processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.sigma.deploy.plugins.module_utils import _deploy_state as ds
+from ansible_collections.sigma.deploy.plugins.modules import (
+    deploy_lock,
+    release_info,
+    release_ledger,
+)
+from tests.unit.plugins.fakes import Exited, Failed, FakeModule
+
+ROOT = Path(__file__).resolve().parents[3]
+YEAR_AGO = 1764185402.0  # 2025-11-26T19:30:02Z: a lock taken then has expired
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Run a module's main() with these params; its result, with ``warnings`` and ``failed``."""
+    warnings: list[str] = []
+
+    def exit_json(unused_self, **result):
+        raise Exited(result)
+
+    def fail_json(unused_self, msg, **result):
+        raise Failed(dict(result, msg=msg))
+
+    monkeypatch.setattr(AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(AnsibleModule, "warn", lambda unused_self, msg, **kw: warnings.append(msg))
+
+    def run(module, check=False, **params):
+        warnings.clear()
+        with patch_module_args({**params, "_ansible_check_mode": check}):
+            try:
+                module.main()
+            except Exited as done:
+                return dict(done.result, failed=False, warnings=list(warnings))
+            except Failed as failed:
+                return dict(failed.result, failed=True, warnings=list(warnings))
+        raise AssertionError("the module returned without exit_json or fail_json")
+
+    return run
+
+
+@pytest.fixture
+def state(tmp_path):
+    return tmp_path / "state"
+
+
+def lock(run, root, token="d1", owner="alice@laptop", **params):
+    return run(deploy_lock, app="notes", path=str(root), token=token, owner=owner, **params)
+
+
+def stored_lock(state):
+    return json.loads((state / "notes" / "lock.json").read_text())
+
+
+def write_lock(state, **fields):
+    (state / "notes").mkdir(parents=True, exist_ok=True)
+    held = ds.new_lock("notes", "bob@ci", "other", YEAR_AGO, 3600, {"release_id": "r9"})
+    held.update(fields)
+    (state / "notes" / "lock.json").write_text(json.dumps(held))
+    return held
+
+
+# --- deploy_lock --------------------------------------------------------------------------------
+def test_take_the_free_lock(run, state):
+    result = lock(run, state, details={"release_id": "r1"}, ttl=600)
+    assert (result["changed"], result["failed"], result["previous"]) == (True, False, {})
+    held = stored_lock(state)
+    assert result["lock"] == held
+    assert {k: held[k] for k in ("app", "owner", "token", "details")} == {
+        "app": "notes",
+        "owner": "alice@laptop",
+        "token": "d1",
+        "details": {"release_id": "r1"},
+    }
+    assert ds.parse_iso(held["expires"]) - ds.parse_iso(held["since"]) == 600
+    assert result["diff"] == {"before": {}, "after": held}
+    assert stat.S_IMODE(os.stat(state / "notes").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(state / "notes" / "lock.json").st_mode) == 0o600
+
+
+def test_taking_it_again_with_the_same_token_is_no_change(run, state):
+    first = lock(run, state)
+    again = lock(run, state, owner="alice@elsewhere")
+    assert (again["changed"], again["failed"]) == (False, False)
+    assert again["lock"] == first["lock"] == stored_lock(state)
+
+
+def test_a_lock_held_by_another_deploy_fails_naming_it(run, state):
+    held = write_lock(state, expires="2999-01-01T00:00:00Z")
+    result = lock(run, state)
+    assert result["failed"]
+    assert result["msg"] == (
+        "The deploy lock of notes is held by bob@ci (deploy other) since 2025-11-26T19:30:02Z, "
+        'expiring 2999-01-01T00:00:00Z; details: {"release_id": "r9"}. Wait for that deploy to '
+        "end, or break the lock if it is stale (break_lock=true; deploy_lock_break=true in the "
+        "deploy playbooks)."
+    )
+    assert result["failure"] == {"reason": "held", "lock": held}
+    assert stored_lock(state) == held
+
+
+def test_an_expired_lock_is_taken_over_with_a_warning(run, state):
+    held = write_lock(state)  # expired long ago
+    result = lock(run, state)
+    assert (result["changed"], result["previous"]) == (True, held)
+    assert stored_lock(state)["token"] == "d1"
+    assert result["diff"]["before"] == held
+    assert len(result["warnings"]) == 1
+    assert "from bob@ci (deploy other)" in result["warnings"][0]
+    assert "it had expired" in result["warnings"][0]
+
+
+def test_break_lock_takes_over_a_live_lock(run, state):
+    held = write_lock(state, expires="2999-01-01T00:00:00Z")
+    result = lock(run, state, break_lock=True)
+    assert (result["changed"], result["previous"]) == (True, held)
+    assert stored_lock(state)["token"] == "d1"
+    assert "bob@ci" in result["warnings"][0]
+    assert "broke it" in result["warnings"][0]
+
+
+def test_an_unreadable_lock_is_held_by_unknown_until_broken(run, state):
+    (state / "notes").mkdir(parents=True)
+    (state / "notes" / "lock.json").write_text("{half a lock")
+    refused = lock(run, state)
+    assert refused["failed"]
+    assert "held by unknown since" in refused["msg"]
+    assert "the lock file is unreadable" in refused["msg"]
+    broken = lock(run, state, break_lock=True)
+    assert broken["changed"]
+    assert broken["previous"]["owner"] == "unknown"
+    assert stored_lock(state)["token"] == "d1"
+
+
+def test_an_old_unreadable_lock_has_expired(run, state):
+    (state / "notes").mkdir(parents=True)
+    (state / "notes" / "lock.json").write_text("")
+    os.utime(state / "notes" / "lock.json", (1000.0, 1000.0))
+    result = lock(run, state)
+    assert result["changed"]
+    assert stored_lock(state)["token"] == "d1"
+
+
+def test_release_only_with_the_holding_token(run, state):
+    lock(run, state)
+    other = lock(run, state, token="d2", state="absent")
+    assert (other["changed"], other["failed"]) == (False, False)
+    assert other["lock"]["token"] == "d1"
+    assert other["warnings"] == [
+        f"The deploy lock of notes is now held by {ds.describe_holder(stored_lock(state))}; "
+        "left in place."
+    ]
+    mine = lock(run, state, state="absent")
+    assert (mine["changed"], mine["lock"]) == (True, {})
+    assert mine["diff"]["after"] == {}
+    assert not (state / "notes" / "lock.json").exists()
+    again = lock(run, state, state="absent")
+    assert (again["changed"], again["warnings"]) == (False, [])
+
+
+def test_release_without_state_dir_changes_nothing(run, state):
+    result = lock(run, state, state="absent", owner=None)
+    assert (result["changed"], result["failed"]) == (False, False)
+    assert not state.exists()
+
+
+def test_check_mode_writes_nothing(run, state):
+    result = lock(run, state, check=True)
+    assert result["changed"]
+    assert result["lock"]["token"] == "d1"
+    assert not state.exists()
+    held = write_lock(state, expires="2999-01-01T00:00:00Z")
+    assert lock(run, state, check=True)["failed"]
+    broke = lock(run, state, check=True, break_lock=True)
+    assert (broke["changed"], broke["previous"]) == (True, held)
+    assert broke["warnings"][0].startswith("Would take over")
+    lock(run, state, token="other", state="absent", check=True)
+    assert stored_lock(state) == held
+    assert sorted(os.listdir(state / "notes")) == ["lock.json"]
+
+
+def test_present_needs_an_owner_and_a_positive_ttl(run, state):
+    assert lock(run, state, owner=None)["msg"] == "owner is required to take the deploy lock"
+    no_owner = run(deploy_lock, app="notes", path=str(state), token="d1")
+    assert no_owner["msg"] == "state is present but all of the following are missing: owner"
+    assert lock(run, state, ttl=0)["msg"] == "ttl must be at least 1 second, not 0"
+
+
+def race(count, make_params):
+    """Run DeployLock for ``count`` tokens at once in threads; the tokens that won it."""
+    barrier = threading.Barrier(count)
+    winners, refused, errors = [], [], []
+
+    def take(n):
+        module = FakeModule(make_params(f"t{n}"))
+        barrier.wait()
+        try:
+            result = deploy_lock.DeployLock(module).run()
+        except ds.DeployStateError:
+            refused.append(n)
+        except Exception as err:  # any other error fails the test below
+            errors.append(err)
+        else:
+            if result["changed"]:
+                winners.append(f"t{n}")
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(winners) + len(refused) == count
+    return winners
+
+
+def lock_params(state, token):
+    return {
+        "app": "notes",
+        "state": "present",
+        "owner": token,
+        "token": token,
+        "ttl": 3600,
+        "break_lock": False,
+        "path": str(state),
+        "details": None,
+    }
+
+
+def test_threads_racing_for_a_free_lock_one_wins(state):
+    for attempt in range(5):
+        path = state / str(attempt)
+        winners = race(16, lambda token, path=path: lock_params(path, token))
+        assert len(winners) == 1
+        assert json.loads((path / "notes" / "lock.json").read_text())["token"] == winners[0]
+
+
+def test_threads_racing_for_an_expired_lock_one_wins(state):
+    write_lock(state)
+    winners = race(16, lambda token: lock_params(state, token))
+    assert len(winners) == 1
+    assert stored_lock(state)["token"] == winners[0]
+
+
+def test_processes_racing_for_an_expired_lock_one_wins(tmp_path, state):
+    write_lock(state)
+    procs = []
+    for n in range(8):
+        args = tmp_path / f"args{n}.json"
+        params = lock_params(state, f"p{n}")
+        args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, str(ROOT / "plugins" / "modules" / "deploy_lock.py"), str(args)],
+                stdout=subprocess.PIPE,
+                text=True,
+                env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            )
+        )
+    results = [json.loads(proc.communicate(timeout=60)[0]) for proc in procs]
+    won = [r["lock"]["token"] for r in results if r.get("changed")]
+    assert len(won) == 1
+    assert all("held by" in r["msg"] for r in results if r.get("failed"))
+    assert sum(bool(r.get("failed")) for r in results) == 7
+    assert stored_lock(state)["token"] == won[0]
+
+
+# --- release_ledger -----------------------------------------------------------------------------
+def ledger(run, root, deploy_id="d1", check=False, **params):
+    return run(
+        release_ledger, check=check, app="notes", path=str(root), deploy_id=deploy_id, **params
+    )
+
+
+def stored_ledger(state):
+    return (state / "notes" / "ledger.jsonl").read_text()
+
+
+def test_ledger_appends_then_merges(run, state):
+    first = ledger(run, state, entry={"kind": "deploy", "release_id": "r1", "result": "running"})
+    entry = {"deploy_id": "d1", "app": "notes", "kind": "deploy", "release_id": "r1"}
+    entry["result"] = "running"
+    assert (first["changed"], first["entry"]) == (True, entry)
+    assert first["diff"] == {"before": {}, "after": entry}
+    second = ledger(run, state, deploy_id="d2", entry={"release_id": "r2"})
+    assert second["entry"] == {"deploy_id": "d2", "app": "notes", "release_id": "r2"}
+    merged = ledger(run, state, entry={"result": "succeeded", "duration_s": 42})
+    after = dict(entry, result="succeeded", duration_s=42)
+    assert (merged["changed"], merged["entry"]) == (True, after)
+    assert merged["diff"] == {"before": entry, "after": after}
+    assert [json.loads(line) for line in stored_ledger(state).splitlines()] == [
+        after,
+        second["entry"],
+    ]
+    assert stat.S_IMODE(os.stat(state / "notes" / "ledger.jsonl").st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(state / "notes").st_mode) == 0o700
+
+
+def test_ledger_unchanged_entry_is_no_change(run, state):
+    ledger(run, state, entry={"result": "succeeded"})
+    before = os.stat(state / "notes" / "ledger.jsonl")
+    again = ledger(run, state, entry={"result": "succeeded"})
+    assert again["changed"] is False
+    assert ledger(run, state)["changed"] is False
+    assert os.stat(state / "notes" / "ledger.jsonl").st_ino == before.st_ino
+
+
+def test_ledger_keeps_at_most_keep_entries(run, state):
+    for n in range(5):
+        ledger(run, state, deploy_id=f"d{n}", keep=3)
+    assert [json.loads(line)["deploy_id"] for line in stored_ledger(state).splitlines()] == [
+        "d2",
+        "d3",
+        "d4",
+    ]
+    ledger(run, state, deploy_id="d2", keep=1, entry={"result": "failed"})
+    assert [json.loads(line)["deploy_id"] for line in stored_ledger(state).splitlines()] == ["d2"]
+    assert ledger(run, state, keep=0)["msg"] == "keep must be at least 1, not 0"
+
+
+def test_ledger_lines_that_are_not_entries_are_kept(run, state):
+    (state / "notes").mkdir(parents=True)
+    (state / "notes" / "ledger.jsonl").write_text('{"deploy_id": "d0"}\n\nnot json\n[1]\n')
+    result = ledger(run, state, entry={"result": "running"})
+    assert result["changed"]
+    assert result["warnings"] == [
+        f"{state}/notes/ledger.jsonl: line(s) 3, 4 are not ledger entries; kept as they are."
+    ]
+    assert stored_ledger(state) == (
+        '{"deploy_id": "d0"}\nnot json\n[1]\n'
+        '{"deploy_id": "d1", "app": "notes", "result": "running"}\n'
+    )
+
+
+def test_ledger_check_mode_writes_nothing(run, state):
+    result = ledger(run, state, check=True, entry={"result": "running"})
+    assert result["changed"]
+    assert result["entry"] == {"deploy_id": "d1", "app": "notes", "result": "running"}
+    assert not state.exists()
+    ledger(run, state, entry={"result": "running"})
+    text = stored_ledger(state)
+    merged = ledger(run, state, check=True, entry={"result": "succeeded"})
+    assert merged["changed"]
+    assert merged["diff"]["after"]["result"] == "succeeded"
+    assert stored_ledger(state) == text
+
+
+def test_ledger_entry_cannot_rename_the_deploy(run, state):
+    result = ledger(run, state, entry={"deploy_id": "d9"})
+    assert result["failed"]
+    assert result["msg"] == "entry.deploy_id (d9) differs from deploy_id (d1)"
+
+
+# --- release_info -------------------------------------------------------------------------------
+@pytest.fixture
+def host(tmp_path, monkeypatch):
+    """A host serving notes r2 from blue, r1 installed in green; blue's units active."""
+    srv = tmp_path / "srv" / "notes"
+    for release in ("r1", "r2"):
+        (srv / "releases" / release / "api").mkdir(parents=True)
+    (srv / "releases" / "r2" / "api" / ".installed").write_text("")
+    (srv / "releases" / "README").write_text("not a release")
+    (srv / "slots").mkdir()
+    (srv / "slots" / "blue").symlink_to(srv / "releases" / "r2")
+    (srv / "slots" / "green").symlink_to(srv / "releases" / "r1")
+    upstreams = tmp_path / "notes-upstreams.conf"
+    upstreams.write_text(
+        "# managed\n"
+        '# sigma-state: {"mode": "host", "active_slot": "blue", "canary_weight": 0}\n'
+        "upstream notes_api { server 127.0.0.1:8001; }\n"
+    )
+    calls = []
+
+    def run_command(unused_self, argv, **unused_kwargs):
+        calls.append(argv)
+        active = argv[-1].endswith("@blue.service")
+        return (0, "active\n", "") if active else (3, "inactive\n", "")
+
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda unused_self, name, **kw: "/x/" + name)
+    monkeypatch.setattr(AnsibleModule, "run_command", run_command)
+    return {
+        "app": "notes",
+        "srv_root": str(tmp_path / "srv"),
+        "path": str(tmp_path / "state"),
+        "nginx_upstreams": str(upstreams),
+        "calls": calls,
+    }
+
+
+def info(run, host, **params):
+    return run(release_info, **{**{k: v for k, v in host.items() if k != "calls"}, **params})
+
+
+def test_info_reports_slots_traffic_and_releases(run, host):
+    result = info(run, host, check=True)
+    assert result["changed"] is False
+    assert result["slots"] == {
+        "blue": {"release_id": "r2", "installed": True, "api_active": True, "web_active": True},
+        "green": {"release_id": "r1", "installed": False, "api_active": False, "web_active": False},
+    }
+    assert (result["active_slot"], result["canary_weight"]) == ("blue", 0)
+    assert result["nginx_state"] == {"mode": "host", "active_slot": "blue", "canary_weight": 0}
+    assert result["serving_release"] == "r2"
+    assert result["releases"] == ["r1", "r2"]
+    assert (result["ledger_found"], result["ledger"], result["lock"]) == (False, [], None)
+    assert (result["current"], result["previous"], result["lock_expired"]) == (None, None, None)
+    assert host["calls"][:2] == [
+        ["/x/systemctl", "is-active", "notes-api@blue.service"],
+        ["/x/systemctl", "is-active", "notes-web@blue.service"],
+    ]
+
+
+def test_info_without_systemctl_slots_or_nginx(run, host, tmp_path, monkeypatch):
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda unused_self, name, **kw: None)
+    result = info(run, host, srv_root=str(tmp_path / "empty"), nginx_upstreams="/nonexistent")
+    assert result["slots"]["blue"] == {
+        "release_id": None,
+        "installed": False,
+        "api_active": None,
+        "web_active": None,
+    }
+    assert (result["active_slot"], result["canary_weight"], result["nginx_state"]) == (
+        None,
+        None,
+        None,
+    )
+    assert (result["serving_release"], result["releases"]) == (None, [])
+    assert host["calls"] == []
+
+
+def test_info_lb_mode_returns_the_state(run, host):
+    lb = {"mode": "lb", "backends": ["10.0.0.3:80", "10.0.0.4:80"], "drained": ["10.0.0.4:80"]}
+    Path(host["nginx_upstreams"]).write_text(f"# sigma-state: {json.dumps(lb)}\n")
+    result = info(run, host)
+    assert result["nginx_state"] == lb
+    assert (result["active_slot"], result["serving_release"]) == (None, None)
+
+
+def test_info_reads_the_ledger_and_lock(run, host):
+    state = Path(host["path"])
+    for deploy_id, release, outcome in [
+        ("d1", "r1", "succeeded"),
+        ("d2", "r2", "succeeded"),
+        ("d3", "r3", "failed"),
+    ]:
+        entry = {"release_id": release, "result": outcome}
+        assert ledger(run, state, deploy_id=deploy_id, entry=entry)["changed"]
+    lock(run, state, token="d4")
+    result = info(run, host, limit=2)
+    assert result["ledger_found"] is True
+    assert [e["deploy_id"] for e in result["ledger"]] == ["d3", "d2"]
+    assert result["current"] == {
+        "deploy_id": "d2",
+        "app": "notes",
+        "release_id": "r2",
+        "result": "succeeded",
+    }
+    assert result["previous"]["deploy_id"] == "d1"
+    assert result["lock"] == stored_lock(state)
+    assert result["lock_expired"] is False
+    assert info(run, host, limit=-1)["msg"] == "limit must not be negative, not -1"

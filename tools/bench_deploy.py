@@ -1,0 +1,129 @@
+"""Deploy benchmarks for `make bench` (tools/bench.py calls bench_deploy()).
+
+Seven local hosts (bn-1: load balancer and database; bn-2..7: the app), configured once by
+site.yml, then: a no-change site.yml on three hosts; a blue-green deploy of one host with
+prebuilt artifacts, with the cut-over time seen by a steady load on that host (how long both
+releases answered); a rollback with the old slot warm; rolling deploys of 1, 3 and 6 hosts
+(deploy_serial [1, "50%", "100%"]: 1, 3 and 3 batches). Releases after the first are derived
+in seconds (tools/release_variant.py), so no deploy waits for a build.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from tests.integration.support import ROOT, hostctl, run_playbook, start_group
+from tools.loadgen import LoadGen
+from tools.release_variant import derive
+
+GROUPS = """\
+all:
+  children:
+    lb: {hosts: {bn-1: null}}
+    db: {hosts: {bn-1: null}}
+    app: {hosts: {bn-2: null, bn-3: null, bn-4: null, bn-5: null, bn-6: null, bn-7: null}}
+"""
+ARTIFACTS = ROOT / ".build" / "artifacts"
+VARS = [
+    "-e", "sigma_db_password=bn-Secret-0451",
+    "-e", f"sigma_artifacts_dir={ARTIFACTS}",
+    "-e", "fastapi_app_workers=2",
+]  # fmt: skip
+
+
+class Bench:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.group = start_group("bn", 7, tmp / "hosts.yml")
+        self.groups = tmp / "groups.yml"
+        self.groups.write_text(GROUPS)
+        self.releases = tmp / "releases"
+        self.releases.mkdir()
+
+    def play(self, playbook: str, *extra: str) -> float:
+        began = time.monotonic()
+        run = run_playbook(self.group.inventory, playbook, "-i", str(self.groups), *VARS, *extra)
+        took = time.monotonic() - began
+        if run.returncode != 0:
+            raise RuntimeError(f"{playbook} {extra} failed:\n{run.stdout[-4000:]}")
+        return took
+
+    def served(self, host: str) -> str:
+        out = subprocess.run(
+            ["podman", "exec", f"sigma-{host}", "cat", "/etc/notes/slots/"
+             + self.active(host) + "-api.env"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        lines = [line for line in out.splitlines() if line.startswith("RELEASE_ID=")]
+        return lines[0].split("=", 1)[1]
+
+    def active(self, host: str) -> str:
+        out = subprocess.run(
+            ["podman", "exec", f"sigma-{host}", "cat", "/etc/ansible/facts.d/sigma_notes.fact"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        return json.loads(out)["active_slot"]
+
+    def release(self) -> Path:
+        time.sleep(1)  # release ids carry the second they were made in
+        return derive(ARTIFACTS / self.served("bn-2"), self.releases, "same")
+
+    def deploy(self, hosts: list[str], strategy: str = "blue_green") -> float:
+        release = self.release()
+        return self.play(
+            "playbooks/deploy.yml", "--limit", ",".join(hosts),
+            "-e", f"strategy={strategy}", "-e", f"release={release}",
+        )  # fmt: skip
+
+
+def bench_deploy() -> list[tuple[str, str, str]]:
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="sigma-bench-deploy-") as tmp:
+        bench = None
+        try:
+            bench = Bench(Path(tmp))
+            first = bench.play("playbooks/site.yml")
+            rows.append(("site.yml, 7 new hosts", f"{first:.1f} s", ""))
+            again = bench.play("playbooks/site.yml", "--limit", "bn-1,bn-2,bn-3")
+            rows.append(("site.yml no change, 3 hosts", f"{again:.1f} s", "< 30 s"))
+
+            old = bench.served("bn-2")
+            load = LoadGen(f"https://{bench.group.hosts['bn-2']}", rate=20.0, max_seconds=300)
+            load.start()
+            try:
+                took = bench.deploy(["bn-2"])
+            finally:
+                report = load.stop()
+            new = bench.served("bn-2")
+            cutover = report.cutover_seconds(old, new)
+            rows.append(("blue-green deploy, 1 host, prebuilt", f"{took:.1f} s", "< 60 s"))
+            rows.append(
+                (
+                    "cut-over (both releases answering)",
+                    "n/a" if cutover is None else f"{cutover:.2f} s",
+                    "< 1 s",
+                )
+            )
+            rows.append(("requests failed during the deploy", f"{report.failed}", "0"))
+            back = bench.play("playbooks/rollback.yml", "--limit", "bn-2")
+            rows.append(("rollback, old slot warm, 1 host", f"{back:.1f} s", "< 10 s"))
+
+            app = [f"bn-{i}" for i in range(2, 8)]
+            rolling = {n: bench.deploy(app[:n], "rolling") for n in (1, 3, 6)}
+            for n, took in rolling.items():
+                rows.append((f"rolling deploy, {n} host(s)", f"{took:.1f} s", ""))
+            rows.append(
+                (
+                    "rolling 6 / 3 hosts (both 3 batches)",
+                    f"{rolling[6] / rolling[3]:.2f}x",
+                    "about 1x (batches, not hosts)",
+                )
+            )
+        finally:
+            if bench is not None:
+                hostctl("down", "--group", "bn")
+    return rows
