@@ -38,7 +38,10 @@ def lb_address() -> str:
     hosts = inventory.get("lb", {}).get("hosts") or inventory.get("app", {}).get("hosts")
     if not hosts:
         raise SystemExit("demo_deploy: the inventory has no lb or app host; run make demo first")
-    return inventory["_meta"]["hostvars"][sorted(hosts)[0]]["ansible_host"]
+    address = inventory["_meta"]["hostvars"][sorted(hosts)[0]]["ansible_host"]
+    if isinstance(address, dict):  # a value from the inventory plugin: {"__ansible_unsafe": ...}
+        address = next(iter(address.values()))
+    return str(address)
 
 
 def serving(url: str) -> str:

@@ -295,7 +295,8 @@ def make_report(**changes) -> loadgen.Report:
 
 def test_summary_is_one_line_with_the_numbers():
     assert make_report().summary() == (
-        "sent 1200, failed 0 (resent 2), 20.0 req/s over 60.0 s, p95 12 ms, releases: A (600), B (600)"
+        "sent 1200, failed 0 (resent 2), 20.0 req/s over 60.0 s, p95 12 ms, "
+        "releases: A (600), B (600)"
     )
     assert make_report(releases={}, p95_ms=None, sent=0, seconds=0.0, resent=0).summary() == (
         "sent 0, failed 0 (resent 0), 0.0 req/s over 0.0 s, p95 - ms, releases: none"
