@@ -19,7 +19,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export SIGMA_NETWORK ?= sigma-deploy
 
-.PHONY: help demo demo-clean test lint sanity unit app release molecule integration build image cloudsim bench \
+.PHONY: help demo demo-clean test lint sanity unit app release molecule integration integration-stack integration-other build image cloudsim bench \
 	system-demo system-test venv venv-test collection-link hosts-clean clean
 
 help: ## list the targets
@@ -100,6 +100,15 @@ molecule: venv-test image collection-link ## the role scenarios (podman driver; 
 
 integration: venv-test image collection-link ## playbooks against local hosts over SSH
 	@cd $(ROOT) && pytest tests/integration
+
+# make test runs the integration tests as two jobs side by side: the application stack
+# (site.yml, then deploys, on four hosts) and everything else.
+STACK_TESTS := tests/integration/test_site.py tests/integration/test_site_deploy.py
+integration-stack: venv-test image collection-link
+	@cd $(ROOT) && pytest $(STACK_TESTS)
+
+integration-other: venv-test image collection-link
+	@cd $(ROOT) && pytest tests/integration $(addprefix --ignore=,$(STACK_TESTS))
 
 build: venv ## build the collection tarball into dist/
 	@cd $(ROOT) && ansible-galaxy collection build --force --output-path dist .

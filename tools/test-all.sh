@@ -3,19 +3,19 @@
 # one line per check and a closing `N passed, N failed` line; exit non-zero on any failure.
 # Stale test hosts of an interrupted run are removed first.
 #
-# The checks that mostly wait on test hosts (molecule, integration) run side by side, each
-# into its own log under .build/logs, printed whole when both are done; the release they
-# share is built once before them. SIGMA_CHECKS="lint unit ..." picks checks (run in order);
+# The checks that mostly wait on test hosts (molecule, and the integration tests in two
+# parts: the application stack and the rest) run side by side, each into its own log under
+# .build/logs, printed whole when all are done; the release they share is built once before. SIGMA_CHECKS="lint unit ..." picks checks (run in order);
 # SIGMA_SERIAL=1 runs the host checks one after the other.
 set -uo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root_dir" || exit 1
 
-checks=(lint sanity unit app release molecule integration)
+checks=(lint sanity unit app release molecule integration-stack integration-other)
 if [[ -n "${SIGMA_CHECKS:-}" ]]; then
   read -r -a checks <<<"$SIGMA_CHECKS"
 fi
-parallel_checks=" molecule integration "
+parallel_checks=" molecule integration-stack integration-other "
 logs="$root_dir/.build/logs"
 mkdir -p "$logs"
 
@@ -25,7 +25,7 @@ passed=0 failed=0 report=()
 record() {  # check, exit status, seconds
   local result=passed
   if (( $2 == 0 )); then passed=$((passed + 1)); else result=FAILED; failed=$((failed + 1)); fi
-  report+=("$(printf '  %-12s %-7s %4d s' "$1" "$result" "$3")")
+  report+=("$(printf '  %-18s %-7s %4d s' "$1" "$result" "$3")")
 }
 
 background=()
