@@ -43,6 +43,8 @@ done
 
 if (( ${#background[@]} )); then
   "${PYTHON:-python3}" tests/hosts/hostctl.py network >/dev/null
+  # The jobs share the project network: none may remove it when its own hosts are gone.
+  export SIGMA_KEEP_NETWORK=1
   declare -A pids starts
   for check in "${background[@]}"; do
     echo
@@ -67,7 +69,7 @@ if (( ${#background[@]} )); then
   done
 fi
 
-"${PYTHON:-python3}" tests/hosts/hostctl.py down --all >/dev/null || true
+SIGMA_KEEP_NETWORK='' "${PYTHON:-python3}" tests/hosts/hostctl.py down --all >/dev/null || true
 echo
 echo "=== summary of make test"
 printf '%s\n' "${report[@]}"

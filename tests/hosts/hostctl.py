@@ -99,6 +99,10 @@ def network_ensure() -> None:
 
 
 def network_remove_if_unused() -> None:
+    # make test runs several host jobs side by side: one job's teardown must not remove the
+    # network while another job is about to put hosts on it (SIGMA_KEEP_NETWORK=1 there).
+    if os.environ.get("SIGMA_KEEP_NETWORK"):
+        return
     out = run(
         ["podman", "ps", "-a", "--filter", f"network={NETWORK}", "--format", "{{.Names}}"],
         check=False,
