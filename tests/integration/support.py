@@ -61,13 +61,29 @@ def start_group(name: str, count: int, inventory: Path) -> Group:
     )
 
 
-def run_playbook(inventory: Path, playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def mitogen_env() -> dict[str, str]:
+    """The environment that runs a playbook with the mitogen strategy (the optional accelerator,
+    see the README), or nothing when SIGMA_MITOGEN=0 or mitogen is not installed."""
+    if os.environ.get("SIGMA_MITOGEN", "1") == "0":
+        return {}
+    try:
+        import ansible_mitogen
+    except ImportError:
+        return {}
+    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": "mitogen_linear"}
+
+
+def run_playbook(
+    inventory: Path, playbook: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["ansible-playbook", "-i", str(inventory), playbook, *extra],
         capture_output=True,
         text=True,
         cwd=ROOT,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
 
 
@@ -92,10 +108,12 @@ def stack_groups(group: Group) -> Path:
     return groups
 
 
-def stack_play(group: Group, playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
+def stack_play(
+    group: Group, playbook: str, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """A playbook on the stack's hosts, with its groups and variables."""
     return run_playbook(
-        group.inventory, playbook, "-i", str(stack_groups(group)), *STACK_VARS, *extra
+        group.inventory, playbook, "-i", str(stack_groups(group)), *STACK_VARS, *extra, env=env
     )
 
 
