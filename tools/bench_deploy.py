@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from tests.integration.support import ROOT, hostctl, mitogen_env, run_playbook, start_group
@@ -140,6 +142,9 @@ def bench_deploy() -> list[tuple[str, str, str]]:
                     "about 1x (batches, not hosts)",
                 )
             )
+        except Exception as err:  # a play failed: the rows so far, and why
+            traceback.print_exception(err, file=sys.stderr)
+            rows.append(("deploy benchmarks stopped: a play failed", "FAILED", ""))
         finally:
             if bench is not None:
                 hostctl("down", "--group", "bn")

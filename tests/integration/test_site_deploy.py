@@ -324,7 +324,8 @@ def test_rollback_returns_to_the_previous_release_without_a_failed_request(stack
     load = stack.load()
     load.start()
     try:
-        run = stack.play("playbooks/rollback.yml")
+        # --limit leaves out it-1, the ledger's host: the rollback reaches it all the same.
+        run = stack.play("playbooks/rollback.yml", "--limit", "app")
     finally:
         report = load.stop()
     assert run.returncode == 0, output(run)
