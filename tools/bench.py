@@ -228,7 +228,7 @@ def main() -> int:
 
         rows += bench_deploy()
     print_table(rows)
-    return 1 if any(result == "FAILED" for _, result, _ in rows) else 0
+    return 1 if any(row[1] == "FAILED" for row in rows) else 0
 
 
 if __name__ == "__main__":

@@ -75,8 +75,21 @@ class Bench:
         return json.loads(out)["active_slot"]
 
     def release(self) -> Path:
+        """A new release (same code, new id) derived from the one bn-2 serves, which is the
+        built release or one derived before."""
         time.sleep(1)  # release ids carry the second they were made in
-        return derive(ARTIFACTS / self.served("bn-2"), self.releases, "same")
+        served = self.served("bn-2")
+        base = ARTIFACTS / served
+        if not base.is_dir():
+            base = self.releases / served
+        return derive(base, self.releases, "same")
+
+    def rollback(self, old: str, env=None) -> float:
+        """rollback.yml on bn-2, checked to have brought back ``old``."""
+        took = self.play("playbooks/rollback.yml", "--limit", "bn-2", env=env)
+        if self.served("bn-2") != old:
+            raise RuntimeError(f"the rollback left bn-2 on {self.served('bn-2')}, not {old}")
+        return took
 
     def deploy(self, hosts: list[str], strategy: str = "blue_green", env=None) -> float:
         release = self.release()
@@ -85,8 +98,9 @@ class Bench:
             "-e", f"strategy={strategy}", "-e", f"release={release}", env=env,
         )  # fmt: skip
 
-    def blue_green_under_load(self, env=None) -> tuple[float, float | None, int]:
-        """A blue-green deploy of bn-2 under a steady load on it: wall time, cut-over, failed."""
+    def blue_green_under_load(self, env=None) -> tuple[float, float | None, int, str]:
+        """A blue-green deploy of bn-2 under a steady load on it: wall time, cut-over, failed
+        requests, and the release it served before."""
         old = self.served("bn-2")
         load = LoadGen(f"https://{self.group.hosts['bn-2']}", rate=20.0, max_seconds=300)
         load.start()
@@ -94,7 +108,7 @@ class Bench:
             took = self.deploy(["bn-2"], env=env)
         finally:
             report = load.stop()
-        return took, report.cutover_seconds(old, self.served("bn-2")), report.failed
+        return took, report.cutover_seconds(old, self.served("bn-2")), report.failed, old
 
 
 def seconds(value: float | None, digits: int = 1) -> str:
@@ -117,18 +131,18 @@ def bench_deploy() -> list[tuple[str, str, str]]:
                 again = bench.play("playbooks/site.yml", *three, env=fast)
                 rows.append(("site.yml no change, 3 hosts, mitogen", f"{again:.1f} s", "< 30 s"))
 
-            took, cutover, failed = bench.blue_green_under_load()
+            took, cutover, failed, old = bench.blue_green_under_load()
             rows.append(("blue-green deploy, 1 host, prebuilt", f"{took:.1f} s", "< 60 s"))
             rows.append(("cut-over (both releases answering)", seconds(cutover, 2), "< 1 s"))
             rows.append(("requests failed during the deploy", f"{failed}", "0"))
-            back = bench.play("playbooks/rollback.yml", "--limit", "bn-2")
+            back = bench.rollback(old)
             rows.append(("rollback, old slot warm, 1 host", f"{back:.1f} s", "< 10 s"))
             if fast:
-                took, cutover, failed = bench.blue_green_under_load(env=fast)
+                took, cutover, failed, old = bench.blue_green_under_load(env=fast)
                 rows.append(("blue-green deploy, 1 host, mitogen", f"{took:.1f} s", "< 60 s"))
                 rows.append(("cut-over, mitogen", seconds(cutover, 2), "< 1 s"))
                 rows.append(("requests failed during the deploy, mitogen", f"{failed}", "0"))
-                back = bench.play("playbooks/rollback.yml", "--limit", "bn-2", env=fast)
+                back = bench.rollback(old, env=fast)
                 rows.append(("rollback, old slot warm, 1 host, mitogen", f"{back:.1f} s", "< 10 s"))
 
             app = [f"bn-{i}" for i in range(2, 8)]
