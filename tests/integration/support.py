@@ -13,8 +13,11 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import requests
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTCTL = ROOT / "tests" / "hosts" / "hostctl.py"
@@ -233,3 +236,33 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class Api:
+    """A vendor API of the simulator: bearer token, the simulator's CA, no proxies."""
+
+    def __init__(self, base: str, token: str, ca_path: str) -> None:
+        self.base = base
+        self.verify = ca_path
+        self.session = requests.Session()
+        self.session.trust_env = False
+        self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def call(self, method: str, path: str, body: dict | None = None) -> dict:
+        resp = self.session.request(
+            method, self.base + path, json=body, verify=self.verify, timeout=30
+        )
+        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
+        return resp.json() if resp.content else {}
+
+
+def wait_for(what: str, check, timeout: float = 60.0):
+    """Calls ``check`` every half second until it returns something true, and returns that;
+    fails the test naming ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"{what}: not done after {timeout:.0f} s"
+        time.sleep(0.5)

@@ -4,58 +4,24 @@ traffic to its healthy targets, and stops sending to a target removed through th
 from __future__ import annotations
 
 import http.client
-import os
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-import requests
 
 from tests.cloudsim.app import Settings, start
 from tests.cloudsim.podman_backend import IP_LABEL
+from tests.integration.support import Api, wait_for
 
 pytestmark = pytest.mark.hosts
 
-ROOT = Path(__file__).resolve().parents[2]
-os.environ.setdefault("CONTAINERS_CONF", str(ROOT / "tests" / "hosts" / "containers.conf"))
-
-WAIT = 60.0  # seconds for a server to be running
 WARM_UP = 30.0  # seconds for the proxy's health check to find both targets
 SWITCH = 20.0  # seconds for a removed target to stop getting traffic
 REQUESTS = 20
 AFTER_REMOVAL = 10
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtMPGaR0XHZ6T0sXwQZ0aLm3CHn5kzGqcqOGm1q5m3Y lb"
-
-
-class Api:
-    """The simulator's API for one vendor: bearer token, the simulator's CA, no proxies."""
-
-    def __init__(self, base: str, settings: Settings) -> None:
-        self.base = base
-        self.verify = settings.ca_path
-        self.session = requests.Session()
-        self.session.trust_env = False
-        self.session.headers["Authorization"] = f"Bearer {settings.token}"
-
-    def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        resp = self.session.request(
-            method, self.base + path, json=body, verify=self.verify, timeout=30
-        )
-        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
-        return resp.json() if resp.content else {}
-
-
-def wait_for(what: str, check, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"{what}: not done after {timeout:.0f} s"
-        time.sleep(0.5)
 
 
 class Hetzner:
@@ -244,7 +210,8 @@ def get(address: str) -> str | None:
 @pytest.mark.parametrize("vendor_name", sorted(VENDORS))
 def test_load_balancer_forwards_to_healthy_targets(simulator, vendor_name) -> None:
     sim, settings, url = simulator
-    vendor = VENDORS[vendor_name](Api(url + VENDORS[vendor_name].prefix, settings))
+    api = Api(url + VENDORS[vendor_name].prefix, settings.token, settings.ca_path)
+    vendor = VENDORS[vendor_name](api)
     names = [f"web-{vendor_name}-1", f"web-{vendor_name}-2"]
     servers = vendor.servers(names)
     for server_id, name, address in servers:

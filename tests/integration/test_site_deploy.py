@@ -23,9 +23,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-import requests
 
-from tests.integration.support import HETZNER, ROOT, mitogen_env, play_env, stack_play
+from tests.integration.support import (
+    HETZNER,
+    ROOT,
+    Api,
+    mitogen_env,
+    play_env,
+    stack_play,
+    wait_for,
+)
 from tools.loadgen import LoadGen
 from tools.release_variant import derive
 
@@ -141,14 +148,6 @@ def deploy_in_background(stack: Stack, release: Path, strategy: str, *extra: str
         outcome.report = load.stop()
 
 
-def wait_for(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what} did not happen within {seconds:.0f} s")
-        time.sleep(0.5)
-
-
 class Watch:
     """Calls ``read`` every half second on a thread until stopped; keeps each distinct answer."""
 
@@ -173,17 +172,7 @@ def hetzner_load_balancer(sim, name: str):
     """A Hetzner load balancer in the API simulator with a server target per app host (servers
     named as the hosts, as the hetzner inventory plugin names them); returns a reader of the
     names of its current targets."""
-    api = requests.Session()
-    api.trust_env = False
-    api.headers["Authorization"] = f"Bearer {sim.token}"
-    api.verify = sim.ca_path
-    base = sim.endpoint("hetzner")
-
-    def call(method: str, path: str, body: dict | None = None) -> dict:
-        resp = api.request(method, base + path, json=body, timeout=30)
-        assert resp.status_code < 300, f"{method} {path}: {resp.status_code} {resp.text}"
-        return resp.json()
-
+    call = Api(sim.endpoint("hetzner"), sim.token, sim.ca_path).call
     names = {}
     for host in APP_HOSTS:
         body = {"name": host, "server_type": "cx22", "image": "debian-12", "location": "fsn1"}
@@ -298,7 +287,7 @@ def test_rolling_deploy_through_a_provider_load_balancer_and_a_second_deploy_ref
     try:
         with deploy_in_background(stack, new, "rolling", *provider, env=env) as first:
             lock = "cat /var/lib/sigma-deploy/notes/lock.json"
-            wait_for(lambda: stack.exec("it-1", lock, check=False), 240, "taking the lock")
+            wait_for("taking the lock", lambda: stack.exec("it-1", lock, check=False), 240)
             started = time.monotonic()
             second = stack.deploy(new, "blue_green")
             refused_after = time.monotonic() - started
@@ -369,7 +358,7 @@ def test_canary_of_a_release_answering_5xx_fails_its_first_step(stack):
 def test_a_host_that_dies_mid_roll_stops_it_and_a_rerun_converges(stack):
     new = stack.variant("same")
     with deploy_in_background(stack, new, "rolling", "-e", '{"deploy_serial": [1]}') as roll:
-        wait_for(lambda: stack.served("it-2") == release_id(new), 300, "it-2 moving")
+        wait_for("it-2 moving", lambda: stack.served("it-2") == release_id(new), 300)
         subprocess.run(["podman", "stop", "-t", "0", "sigma-it-3"], check=True, timeout=60)
     run, report = roll.run, roll.report
     assert run.returncode != 0, output(run)
