@@ -4,9 +4,11 @@
 # Stale test hosts of an interrupted run are removed first.
 #
 # The checks that mostly wait on test hosts (molecule, and the integration tests in two
-# parts: the application stack and the rest) run side by side, each into its own log under
-# .build/logs, printed whole when all are done; the release they share is built once before. SIGMA_CHECKS="lint unit ..." picks checks (run in order);
-# SIGMA_SERIAL=1 runs the host checks one after the other.
+# parts: the application stack and the rest) run side by side in the background, each into
+# its own log under .build/logs, printed whole when all are done. The app's tests and the
+# release the host checks share run before them; lint, sanity and unit run in the foreground
+# while they run. SIGMA_CHECKS="lint unit ..." picks checks; SIGMA_SERIAL=1 runs every check
+# one after the other, in the order given.
 set -uo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root_dir" || exit 1
@@ -28,24 +30,45 @@ record() {  # check, exit status, seconds
   report+=("$(printf '  %-18s %-7s %4d s' "$1" "$result" "$3")")
 }
 
-background=()
+run_foreground() {  # check
+  echo
+  echo "=== make $1"
+  local start
+  start=$(date +%s)
+  make --no-print-directory "$1"
+  record "$1" $? $(( $(date +%s) - start ))
+}
+
+background=() early=() late=()
 for check in "${checks[@]}"; do
   if [[ -z "${SIGMA_SERIAL:-}" && "$parallel_checks" == *" $check "* ]]; then
     background+=("$check")
-    continue
+  else
+    early+=("$check")
   fi
-  echo
-  echo "=== make $check"
-  start=$(date +%s)
-  make --no-print-directory "$check"
-  record "$check" $? $(( $(date +%s) - start ))
+done
+# With host checks in the background, only the checks that build from examples/app (the
+# app's own tests, and the release the host checks share) run before them: a build there
+# while a host check looks at its source could make it build again.
+if (( ${#background[@]} )); then
+  late=("${early[@]}") early=()
+  for i in "${!late[@]}"; do
+    if [[ "${late[$i]}" == app || "${late[$i]}" == release ]]; then
+      early+=("${late[$i]}")
+      unset 'late[i]'
+    fi
+  done
+fi
+
+for check in "${early[@]}"; do
+  run_foreground "$check"
 done
 
+declare -A pids starts
 if (( ${#background[@]} )); then
   "${PYTHON:-python3}" tests/hosts/hostctl.py network >/dev/null
   # The jobs share the project network: none may remove it when its own hosts are gone.
   export SIGMA_KEEP_NETWORK=1
-  declare -A pids starts
   for check in "${background[@]}"; do
     echo
     echo "=== make $check (in the background, log: .build/logs/$check.log)"
@@ -58,16 +81,21 @@ if (( ${#background[@]} )); then
     ) &
     pids[$check]=$!
   done
-  for check in "${background[@]}"; do
-    wait "${pids[$check]}"
-    status=$?
-    elapsed=$(( $(cat "$logs/$check.end") - starts[$check] ))
-    echo
-    echo "=== make $check: output"
-    cat "$logs/$check.log"
-    record "$check" "$status" "$elapsed"
-  done
 fi
+
+for check in "${late[@]}"; do
+  run_foreground "$check"
+done
+
+for check in "${background[@]}"; do
+  wait "${pids[$check]}"
+  status=$?
+  elapsed=$(( $(cat "$logs/$check.end") - starts[$check] ))
+  echo
+  echo "=== make $check: output"
+  cat "$logs/$check.log"
+  record "$check" "$status" "$elapsed"
+done
 
 SIGMA_KEEP_NETWORK='' "${PYTHON:-python3}" tests/hosts/hostctl.py down --all >/dev/null || true
 echo

@@ -123,8 +123,14 @@ def test_only_ssh_http_https_listen_beyond_loopback(host):
 
 
 def test_database_down_makes_healthz_503(host):
+    # `systemctl stop postgresql` returns when Debian's umbrella unit has stopped; the cluster
+    # unit it propagates to may still be shutting down: wait until nothing listens on 5432.
     host.check_output("systemctl stop postgresql")
     try:
+        host.check_output(
+            "for i in $(seq 100); do ss -Htln 'sport = :5432' | grep -q . || exit 0; sleep 0.2; "
+            "done; echo 'PostgreSQL still listens 20 s after the stop' >&2; exit 1"
+        )
         out = host.run(f"{CURL} -w '\\n%{{http_code}}' http://127.0.0.1:8001/healthz")
         body, code = out.stdout.rsplit("\n", 1)
         assert code == "503"
