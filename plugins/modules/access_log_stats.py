@@ -25,6 +25,9 @@ description:
     internal redirect (values separated by C( : )) only the last part is looked at."
   - A request that no upstream served (C(upstream_addr) empty) or whose server is in no group is
     counted in RV(other).
+  - Each group also has a compact latency histogram, RV(groups.latency_histogram), that adds up
+    over hosts; the P(sigma.deploy.canary_judge#filter) filter merges a list of the hosts'
+    numbers into percentiles over all their requests.
   - Read-only; never reports a change.
 author:
   - sigma.deploy maintainers (@sigma-deploy)
@@ -166,6 +169,12 @@ groups:
       statuses:
         "200": 119
         "502": 1
+      latency_histogram:
+        "56": 31
+        "71": 82
+        "188": 5
+        "210": 1
+        "215": 1
     stable:
       requests: 0
       errors: 0
@@ -175,6 +184,7 @@ groups:
       p99_ms: null
       max_ms: null
       statuses: {}
+      latency_histogram: {}
   contains:
     requests:
       description: Requests its servers were sent.
@@ -199,6 +209,19 @@ groups:
       type: float
     statuses:
       description: Count per status (as a string).
+      type: dict
+    latency_histogram:
+      description:
+        - The latencies counted in log-scale buckets, each 2 % wider than the one before, for
+          merging the numbers of several hosts (add the counts of each bucket).
+        - The key is the bucket's index I(i), an integer (a string, as in any JSON object); the
+          value is the count of latencies in bucket I(i), above 1.02^(I(i)-1) and at most
+          1.02^I(i) milliseconds (index C(0) is up to 1 ms, C(71) up to 4.08 ms, C(198) up to
+          50.45 ms). Latencies under 0.001 ms count in the bucket of 0.001 ms (C(-348)).
+        - Only non-empty buckets are listed, in the order of their index; C({}) without
+          latencies.
+        - A percentile taken as the upper bound of the bucket that holds it is never below the
+          exact one and at most 2 % above.
       type: dict
 other:
   description: The same numbers for requests of no group (or not proxied).

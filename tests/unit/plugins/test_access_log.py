@@ -4,6 +4,7 @@ canary_judge filter."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 from ansible.errors import AnsibleFilterError
@@ -27,6 +28,7 @@ EMPTY = {
     "p99_ms": None,
     "max_ms": None,
     "statuses": {},
+    "latency_histogram": {},
 }
 
 
@@ -167,6 +169,98 @@ def test_499_is_never_an_error():
     assert not access_log.is_error(429, 500)
 
 
+# --- latency histograms ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("latency_ms", "index"),
+    [
+        (1.0, 0),
+        (1.02, 1),
+        (1.0201, 2),
+        (0.99, 0),
+        (0.98, -1),
+        (3.99, 70),
+        (4.0, 71),
+        (41.0, 188),
+        (50.0, 198),
+        (800.0, 338),
+        (0.001, -348),
+        (0.0, -348),
+        (-1.0, -348),
+    ],
+)
+def test_bucket_index(latency_ms, index):
+    assert access_log.bucket_index(latency_ms) == index
+
+
+def test_each_power_of_the_growth_is_the_top_of_its_bucket():
+    for index in range(-347, 1000):
+        top = access_log.HISTOGRAM_GROWTH**index
+        assert access_log.bucket_index(top) == index
+        assert access_log.bucket_index(math.nextafter(top, math.inf)) == index + 1
+
+
+def test_bucket_upper_bounds():
+    assert access_log.bucket_upper_ms(0) == 1.0
+    assert access_log.bucket_upper_ms(71) == 4.08
+    assert access_log.bucket_upper_ms(188) == 41.384
+    assert access_log.bucket_upper_ms(338) == 806.972
+    assert access_log.bucket_upper_ms(-348) == 0.002
+
+
+def test_the_upper_bound_of_a_latency_s_bucket_is_within_the_resolution():
+    # Every microsecond up to 2 ms, then every value 0.37 % apart up to a minute.
+    latencies = [n / 1000 for n in range(1, 2001)]
+    latencies += [2.0 * 1.0037**n for n in range(2800)]
+    for latency in latencies:
+        upper = access_log.bucket_upper_ms(access_log.bucket_index(latency))
+        assert latency <= upper <= latency * 1.02 + 0.001, latency
+    # Under the floor of 0.001 ms: the floor's bucket, rounded up.
+    for latency in (0.0, 0.0004, 0.00099):
+        assert access_log.bucket_upper_ms(access_log.bucket_index(latency)) == 0.002
+
+
+def test_histogram_counts_only_non_empty_buckets_in_index_order():
+    counts = access_log.histogram([4.0, 4.01, 0.0, 50.0, 3.99])
+    assert counts == {"-348": 1, "70": 1, "71": 2, "198": 1}
+    assert list(counts) == ["-348", "70", "71", "198"]
+    assert access_log.histogram([]) == {}
+
+
+def test_merge_histograms_adds_the_counts_of_each_bucket():
+    assert access_log.merge_histograms([{"71": 3, "-2": 1}, {71: 2, "198": 0}, {}]) == {
+        71: 5,
+        -2: 1,
+    }
+
+
+@pytest.mark.parametrize(
+    ("counts", "error"),
+    [
+        ({"x": 1}, "bucket 'x' is not an integer"),
+        ({"1.5": 1}, "bucket '1.5' is not an integer"),
+        ({"3": -1}, "bucket 3: -1 is not a count"),
+        ({"3": "2"}, "bucket 3: '2' is not a count"),
+        ({"3": True}, "bucket 3: True is not a count"),
+        ([1, 2], "expected a dict, got list"),
+    ],
+)
+def test_merge_histograms_refuses_what_is_not_a_histogram(counts, error):
+    with pytest.raises(ValueError, match=f"latency_histogram: {error}"):
+        access_log.merge_histograms([counts])
+
+
+def test_histogram_percentile_is_nearest_rank_at_the_bucket_s_upper_bound():
+    counts = {0: 95, 198: 4, 338: 1}
+    assert access_log.histogram_percentile(counts, 50) == 1.0
+    assert access_log.histogram_percentile(counts, 95) == 1.0
+    assert access_log.histogram_percentile(counts, 96) == 50.447
+    assert access_log.histogram_percentile(counts, 99) == 50.447
+    assert access_log.histogram_percentile(counts, 100) == 806.972
+    assert access_log.histogram_percentile({}, 95) is None
+
+
 # --- aggregation ------------------------------------------------------------------------
 
 
@@ -199,6 +293,7 @@ def test_aggregate_counts_per_group_with_percentiles_and_statuses():
                 "p99_ms": 50.0,
                 "max_ms": 50.0,
                 "statuses": {"200": 4, "500": 1},
+                "latency_histogram": {"36": 1, "56": 1, "71": 1, "111": 1, "198": 1},
             },
             "stable": {
                 "requests": 1,
@@ -209,6 +304,7 @@ def test_aggregate_counts_per_group_with_percentiles_and_statuses():
                 "p99_ms": 1.0,
                 "max_ms": 1.0,
                 "statuses": {"404": 1},
+                "latency_histogram": {"0": 1},
             },
         },
         "other": {
@@ -220,6 +316,7 @@ def test_aggregate_counts_per_group_with_percentiles_and_statuses():
             "p99_ms": 0.0,
             "max_ms": 0.0,
             "statuses": {"301": 1},
+            "latency_histogram": {"-348": 1},
         },
     }
 
@@ -246,6 +343,7 @@ def test_a_retried_request_counts_for_the_last_server_and_fails_the_first():
             "p99_ms": 1.0,
             "max_ms": 1.0,
             "statuses": {"502": 1},
+            "latency_histogram": {"0": 1},
         },
         "stable": {
             "requests": 1,
@@ -256,6 +354,7 @@ def test_a_retried_request_counts_for_the_last_server_and_fails_the_first():
             "p99_ms": 12.0,
             "max_ms": 12.0,
             "statuses": {"200": 1},
+            "latency_histogram": {"126": 1},
         },
     }
     assert result["other"] == EMPTY
@@ -377,6 +476,121 @@ def test_canary_judge_filter():
         judge([1, 2])
     with pytest.raises(AnsibleFilterError, match="canary_judge: "):
         judge(stats(5, 0, 1.0), max_p95_ms="fast")
+
+
+def test_canary_judge_of_one_dict_ignores_its_histogram():
+    judge = FilterModule().filters()["canary_judge"]
+    one = {**stats(120, 0, 41.0), "latency_histogram": {"338": 120}}
+    assert judge(one, max_p95_ms=500) == {
+        "passed": True,
+        "message": "canary: 120 requests, 0 errors (0.00 %), p95 41 ms: pass "
+        "(limits: errors <= 1.00 %, p95 <= 500 ms, at least 20 requests)",
+    }
+
+
+# --- judging a step over several hosts ----------------------------------------------------
+
+
+def host_canary(fast: int, slow: int = 0, errors: int = 0) -> dict:
+    """One host's canary numbers as the module returns them: requests of 4 ms, of 800 ms,
+    and of 4 ms that failed with 500."""
+    lines = [line(request_time=0.004)] * fast + [line(request_time=0.8)] * slow
+    lines += [line(status=500, request_time=0.004)] * errors
+    return json.loads(json.dumps(aggregate(lines)["groups"]["canary"]))
+
+
+def test_merging_two_hosts_takes_the_p95_over_all_their_requests():
+    slow_tail = host_canary(fast=89, slow=10, errors=1)
+    fast = host_canary(fast=100)
+    # The worst host's own p95 is slow: 800 ms is above the limit.
+    assert slow_tail["p95_ms"] == 800.0
+    assert access_log.judge_step(slow_tail, **LIMITS)[0] is False
+    judge = FilterModule().filters()["canary_judge"]
+    assert judge([slow_tail, fast], **LIMITS) == {
+        "passed": True,
+        "message": "canary, merged over 2 hosts: 200 requests, 1 errors (0.50 %), p95 4.08 ms: "
+        "pass (limits: errors <= 1.00 %, p95 <= 500 ms, at least 20 requests)",
+        "merged": {
+            "hosts": 2,
+            "hosts_without_histogram": 0,
+            "requests": 200,
+            "errors": 1,
+            "error_rate": 0.005,
+            "p50_ms": 4.08,
+            "p95_ms": 4.08,
+            "p99_ms": 806.972,
+            "latency_histogram": {"71": 190, "338": 10},
+            "max_ms": 800.0,
+        },
+    }
+
+
+def test_the_merged_p95_is_slow_when_enough_of_all_requests_are():
+    merged = access_log.merge_stats([host_canary(fast=80, slow=20), host_canary(fast=100)])
+    assert (merged["p50_ms"], merged["p95_ms"], merged["p99_ms"]) == (4.08, 806.972, 806.972)
+    assert merged["latency_histogram"] == {"71": 180, "338": 20}
+
+
+def test_a_host_without_a_histogram_falls_back_to_the_worst_host_s_p95():
+    older = host_canary(fast=89, slow=10, errors=1)
+    del older["latency_histogram"]
+    passed, message, merged = access_log.judge_hosts(
+        [older, host_canary(fast=100)], **LIMITS, name="web"
+    )
+    assert passed is False
+    assert message == (
+        "web, merged over 2 hosts: 200 requests, 1 errors (0.50 %), p95 800 ms "
+        "(the worst host's: 1 host of 2 sent no latency histogram): fail: p95 too slow "
+        "(limits: errors <= 1.00 %, p95 <= 500 ms, at least 20 requests)"
+    )
+    assert merged == {
+        "hosts": 2,
+        "hosts_without_histogram": 1,
+        "requests": 200,
+        "errors": 1,
+        "error_rate": 0.005,
+        "p50_ms": 4.0,
+        "p95_ms": 800.0,
+        "p99_ms": 800.0,
+        "max_ms": 800.0,
+    }
+
+
+def test_a_list_without_requests_fails():
+    judge = FilterModule().filters()["canary_judge"]
+    verdict = judge([dict(EMPTY), dict(EMPTY)], **LIMITS)
+    assert verdict["passed"] is False
+    assert verdict["message"] == (
+        "canary, merged over 2 hosts: 0 requests, 0 errors (0.00 %), p95 - ms: fail: no requests "
+        "(limits: errors <= 1.00 %, p95 <= 500 ms, at least 20 requests)"
+    )
+    assert verdict["merged"]["p95_ms"] is None
+    assert verdict["merged"]["latency_histogram"] == {}
+    nothing = judge([], **LIMITS)
+    assert nothing["passed"] is False
+    assert nothing["message"].startswith(
+        "canary, merged over 0 hosts: 0 requests, 0 errors (0.00 %), p95 - ms: fail: no requests"
+    )
+
+
+def test_a_list_of_one_host_is_judged_by_its_histogram():
+    assert access_log.judge_hosts([host_canary(fast=30)], **LIMITS)[:2] == (
+        True,
+        "canary, merged over 1 host: 30 requests, 0 errors (0.00 %), p95 4.08 ms: pass "
+        "(limits: errors <= 1.00 %, p95 <= 500 ms, at least 20 requests)",
+    )
+
+
+def test_canary_judge_refuses_a_list_of_what_is_not_numbers():
+    judge = FilterModule().filters()["canary_judge"]
+    with pytest.raises(AnsibleFilterError, match="or a list of them, one per host; item 2 is int"):
+        judge([host_canary(fast=1), 5])
+    with pytest.raises(AnsibleFilterError, match="one per host, got str"):
+        judge("canary")
+    with pytest.raises(
+        AnsibleFilterError, match="canary_judge: latency_histogram: bucket 'x' is not an integer"
+    ):
+        judge([{**host_canary(fast=1), "latency_histogram": {"x": 1}}])
 
 
 # --- the module on a log file -------------------------------------------------------------
@@ -522,6 +736,8 @@ def test_main_reports_no_change_with_the_stats(tmp_path, capsys):
     assert result["offset"] == log.stat().st_size
     assert result["groups"]["stable"]["errors"] == 1
     assert result["groups"]["canary"]["p50_ms"] == 4.0
+    assert result["groups"]["canary"]["latency_histogram"] == {"71": 1}
+    assert result["groups"]["stable"]["latency_histogram"] == {"71": 1}
 
 
 def test_main_fails_with_the_reason(tmp_path, capsys):
