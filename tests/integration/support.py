@@ -266,3 +266,22 @@ def wait_for(what: str, check, timeout: float = 60.0):
             return result
         assert time.monotonic() < deadline, f"{what}: not done after {timeout:.0f} s"
         time.sleep(0.5)
+
+
+def hetzner_load_balancer(api: Api, hosts, name: str):
+    """A Hetzner load balancer in the API simulator with a server target per host (servers named
+    as the hosts, as the hetzner inventory plugin names them); returns a reader of the names of
+    its current server targets."""
+    names = {}
+    for host in hosts:
+        body = {"name": host, "server_type": "cx22", "image": "debian-12", "location": "fsn1"}
+        names[api.call("POST", "/servers", body)["server"]["id"]] = host
+    targets = [{"type": "server", "server": {"id": i}} for i in names]
+    body = {"name": name, "load_balancer_type": "lb11", "location": "fsn1", "targets": targets}
+    lb_id = api.call("POST", "/load_balancers", body)["load_balancer"]["id"]
+
+    def current() -> frozenset[str]:
+        found = api.call("GET", f"/load_balancers/{lb_id}")["load_balancer"]["targets"]
+        return frozenset(names[t["server"]["id"]] for t in found if t["type"] == "server")
+
+    return current

@@ -27,6 +27,7 @@ from tests.integration.support import (
     Run,
     Vendor,
     collection_link,
+    hetzner_load_balancer,
     play_env,
     recap,
 )
@@ -59,24 +60,7 @@ PLAYBOOK = """\
 def hetzner_setup(api: Api) -> Callable[[], frozenset[str]]:
     """Servers app-1..3 and a load balancer with each as a target; returns a reader of the
     names of the load balancer's server targets."""
-    names = {}
-    for host in HOSTS:
-        body = {"name": host, "server_type": "cx22", "image": "debian-12", "location": "fsn1"}
-        names[api.call("POST", "/servers", body)["server"]["id"]] = host
-    body = {
-        "name": LB_NAME,
-        "load_balancer_type": "lb11",
-        "location": "fsn1",
-        "targets": [{"type": "server", "server": {"id": i}} for i in names],
-    }
-    lb_id = api.call("POST", "/load_balancers", body)["load_balancer"]["id"]
-
-    def current() -> frozenset[str]:
-        targets = api.call("GET", f"/load_balancers/{lb_id}")["load_balancer"]["targets"]
-        assert all(t["type"] == "server" for t in targets), targets
-        return frozenset(names[t["server"]["id"]] for t in targets)
-
-    return current
+    return hetzner_load_balancer(api, HOSTS, LB_NAME)
 
 
 def digitalocean_setup(api: Api) -> Callable[[], frozenset[str]]:

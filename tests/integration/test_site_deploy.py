@@ -28,6 +28,7 @@ from tests.integration.support import (
     HETZNER,
     ROOT,
     Api,
+    hetzner_load_balancer,
     mitogen_env,
     play_env,
     stack_play,
@@ -168,26 +169,6 @@ class Watch:
         return self.seen
 
 
-def hetzner_load_balancer(sim, name: str):
-    """A Hetzner load balancer in the API simulator with a server target per app host (servers
-    named as the hosts, as the hetzner inventory plugin names them); returns a reader of the
-    names of its current targets."""
-    call = Api(sim.endpoint("hetzner"), sim.token, sim.ca_path).call
-    names = {}
-    for host in APP_HOSTS:
-        body = {"name": host, "server_type": "cx22", "image": "debian-12", "location": "fsn1"}
-        names[call("POST", "/servers", body)["server"]["id"]] = host
-    targets = [{"type": "server", "server": {"id": i}} for i in names]
-    body = {"name": name, "load_balancer_type": "lb11", "location": "fsn1", "targets": targets}
-    lb_id = call("POST", "/load_balancers", body)["load_balancer"]["id"]
-
-    def current() -> frozenset[str]:
-        found = call("GET", f"/load_balancers/{lb_id}")["load_balancer"]["targets"]
-        return frozenset(names[t["server"]["id"]] for t in found if t["type"] == "server")
-
-    return current
-
-
 def start_keeping_address(container: str, address: str) -> None:
     """Start a stopped host with the address it had, as a VPS keeps its IP over a restart
     (podman would hand out the next free one)."""
@@ -277,7 +258,9 @@ def test_rolling_deploy_through_a_provider_load_balancer_and_a_second_deploy_ref
     """Each batch is drained on a Hetzner load balancer (the API simulator) and put back, while
     a second deploy is refused by the lock; the load still goes through nginx on it-1."""
     new = stack.variant("same")
-    targets = hetzner_load_balancer(sim, "notes-lb")
+    targets = hetzner_load_balancer(
+        Api(sim.endpoint("hetzner"), sim.token, sim.ca_path), APP_HOSTS, "notes-lb"
+    )
     provider = [
         "-e", '{"deploy_serial": [1]}', "-e", "app_deploy_lb_provider=hetzner",
         "-e", "app_deploy_lb_name=notes-lb", "-e", "app_deploy_lb_drain_seconds=1",
