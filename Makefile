@@ -95,13 +95,12 @@ app: system-test ## the reference app's own tests: API (pytest, PostgreSQL) and 
 
 # The scenarios run with the mitogen strategy (the optional accelerator of the README), about a
 # third faster; SIGMA_MITOGEN=0 runs them with Ansible's own. test_site.py runs without it.
-MITOGEN_ENV = $(if $(filter 0,$(SIGMA_MITOGEN)),,ANSIBLE_STRATEGY=mitogen_linear \
-	ANSIBLE_STRATEGY_PLUGINS=$$($(BIN)/python -c 'import ansible_mitogen, pathlib; \
-	print(pathlib.Path(ansible_mitogen.__file__).parent / "plugins" / "strategy")'))
+MITOGEN_ENV = $$(cd $(ROOT) && $(BIN)/python -c 'from tests.integration.support import mitogen_env; \
+	print(" ".join(f"{k}={v}" for k, v in mitogen_env().items()))')
 
 molecule: venv-test image collection-link ## the role scenarios (podman driver; SCENARIO=name for one)
 	@$(HOSTCTL) network
-	@cd $(ROOT) && SIGMA_TEST_IMAGE=$$(bash tests/hosts/build-image.sh --print-tag) $(MITOGEN_ENV) \
+	@cd $(ROOT) && SIGMA_TEST_IMAGE=$$(bash tests/hosts/build-image.sh --print-tag) env $(MITOGEN_ENV) \
 		molecule test $(if $(SCENARIO),-s $(SCENARIO),--all)
 
 integration: venv-test image collection-link ## playbooks against local hosts over SSH

@@ -172,6 +172,11 @@ def histogram(latencies: Iterable[float]) -> dict[str, int]:
     for latency in latencies:
         index = bucket_index(latency)
         counts[index] = counts.get(index, 0) + 1
+    return keyed(counts)
+
+
+def keyed(counts: Mapping[int, int]) -> dict[str, int]:
+    """A histogram as the module returns it: keyed by the bucket index as a string, in order."""
     return {str(index): counts[index] for index in sorted(counts)}
 
 
@@ -381,7 +386,7 @@ def merge_stats(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         counts = merge_histograms(item[HISTOGRAM_KEY] for item in items)
         for percent in PERCENTILES:
             merged[f"p{percent}_ms"] = histogram_percentile(counts, percent)
-        merged[HISTOGRAM_KEY] = {str(index): counts[index] for index in sorted(counts)}
+        merged[HISTOGRAM_KEY] = keyed(counts)
     merged["max_ms"] = _worst(items, "max_ms")
     return merged
 
