@@ -360,3 +360,37 @@ def test_a_host_that_dies_mid_roll_stops_it_and_a_rerun_converges(stack):
     for host in APP_HOSTS:
         slots = stack.exec(host, "systemctl is-active notes-api@blue notes-api@green", check=False)
         assert sorted(slots.split()) == ["active", "inactive"], (host, slots)
+
+
+# Last: the database stays at revision 0002, which the releases above do not know.
+def test_rollback_is_refused_when_a_later_release_migrated_the_schema(stack):
+    migrated = stack.variant("schema2")
+    run = stack.deploy(migrated)
+    assert run.returncode == 0, output(run)
+    assert schema(stack) == ("0002", "1")
+    stack.previous, stack.current = stack.current, release_id(migrated)
+
+    refused = stack.play("playbooks/rollback.yml")
+    assert refused.returncode != 0, output(refused)
+    assert (
+        f"release {stack.previous} expects the schema at revision 0001, but the database is at"
+        " 0002 (migrated by a later release)"
+    ) in " ".join(refused.stdout.split()), output(refused)
+    stack.assert_everywhere(stack.current)
+    assert schema(stack) == ("0002", "1")
+    entry = stack.ledger()[-1]
+    assert (entry["kind"], entry["result"]) == ("rollback", "failed"), entry
+
+    # Said deliberately: the old code runs on the newer schema (0002 only added a table).
+    load = stack.load()
+    load.start()
+    try:
+        run = stack.play(
+            "playbooks/rollback.yml", "-e", "app_deploy_rollback_allow_schema_mismatch=true"
+        )
+    finally:
+        report = load.stop()
+    assert run.returncode == 0, output(run)
+    assert report.failed == 0, report.summary()
+    stack.assert_everywhere(stack.previous)
+    assert schema(stack) == ("0002", "1")

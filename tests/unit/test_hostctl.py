@@ -32,6 +32,7 @@ def test_inventory_lists_each_host_with_its_address_and_the_group_key():
         "demo-2": {"ansible_host": "10.89.213.3"},
     }
     assert group["vars"] == {
+        "ansible_python_interpreter": "/usr/bin/python3",
         "sigma_bootstrap_user": "root",
         "ansible_ssh_private_key_file": "/tmp/k/id_ed25519",
         "ansible_ssh_common_args": (
