@@ -1,0 +1,286 @@
+"""The http_check module's main() run in-process against a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.sigma.deploy.plugins.modules import http_check
+from tests.unit.plugins.fakes import Exited, Failed
+
+SLOW = 1.0  # seconds the slow paths wait; the tests' timeout is well under it
+
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.server.paths.append(self.path)
+        if self.path == "/hangup":
+            self.close_connection = True
+            return  # closes the connection without an answer
+        if self.path == "/slow":
+            time.sleep(SLOW)
+        status, body, headers = {
+            "/ok": (200, b"status: ok\n", {}),
+            "/down": (503, b"maintenance\n", {}),
+            "/slow": (200, b"late\n", {}),
+            "/slow-body": (200, b"late body\n", {}),
+            "/moved": (302, b"", {"Location": "/ok"}),
+            "/not-utf8": (200, b"ok \xff\xfe ready\n", {}),
+            "/big": (200, b"a" * (http_check.MAX_BODY - 6) + b"needle" + b"haystack", {}),
+        }.get(self.path, (404, b"no such page\n", {}))
+        self.send_response(status)
+        for key, value in {"Content-Length": str(len(body)), **headers}.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.path == "/slow-body":
+            self.wfile.flush()
+            time.sleep(SLOW)
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    httpd.block_on_close = False
+    httpd.paths = []
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def base(server):
+    server.paths.clear()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Run http_check.main() with these params; its result, with ``failed``."""
+    for name in (
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+    def exit_json(unused_self, **result):
+        raise Exited(result)
+
+    def fail_json(unused_self, msg, **result):
+        raise Failed(dict(result, msg=msg))
+
+    monkeypatch.setattr(AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(AnsibleModule, "fail_json", fail_json)
+
+    def run(check=False, **params):
+        with patch_module_args({**params, "_ansible_check_mode": check}):
+            try:
+                http_check.main()
+            except Exited as done:
+                return dict(done.result, failed=False)
+            except Failed as failed:
+                return dict(failed.result, failed=True)
+        raise AssertionError("the module returned without exit_json or fail_json")
+
+    return run
+
+
+def outcome(result):
+    """Each check's result without its timing."""
+    return [{k: v for k, v in check.items() if k != "elapsed_ms"} for check in result["checks"]]
+
+
+def test_passing_checks(run, base, server):
+    result = run(
+        checks=[
+            {"name": "API health", "url": f"{base}/ok", "contains": "status: ok"},
+            {"url": f"{base}/down", "status": 503},
+        ]
+    )
+    assert (result["failed"], result["changed"]) == (False, False)
+    assert outcome(result) == [
+        {"name": "API health", "url": f"{base}/ok", "status": 200, "passed": True, "reason": ""},
+        {
+            "name": f"{base}/down",
+            "url": f"{base}/down",
+            "status": 503,
+            "passed": True,
+            "reason": "",
+        },
+    ]
+    assert all(0 <= check["elapsed_ms"] < 1000 for check in result["checks"])
+    assert server.paths == ["/ok", "/down"]
+
+
+def test_check_mode_runs_the_checks_too(run, base, server):
+    result = run(check=True, checks=[{"url": f"{base}/ok"}])
+    assert (result["failed"], result["changed"], result["checks"][0]["passed"]) == (
+        False,
+        False,
+        True,
+    )
+    assert server.paths == ["/ok"]
+
+
+def test_every_check_runs_and_the_message_names_each_failure(run, base, server, closed_port):
+    result = run(
+        checks=[
+            {"name": "API health", "url": f"{base}/down"},
+            {"name": "Home page", "url": f"http://127.0.0.1:{closed_port}/"},
+            {"name": "Ready", "url": f"{base}/ok"},
+        ]
+    )
+    assert result["failed"]
+    assert result["msg"] == (
+        "2 of 3 checks failed: API health (status 503, expected 200); "
+        "Home page (no answer: connection refused)"
+    )
+    assert outcome(result) == [
+        {
+            "name": "API health",
+            "url": f"{base}/down",
+            "status": 503,
+            "passed": False,
+            "reason": "status 503, expected 200",
+        },
+        {
+            "name": "Home page",
+            "url": f"http://127.0.0.1:{closed_port}/",
+            "status": -1,
+            "passed": False,
+            "reason": "no answer: connection refused",
+        },
+        {"name": "Ready", "url": f"{base}/ok", "status": 200, "passed": True, "reason": ""},
+    ]
+    assert result["changed"] is False
+    assert server.paths == ["/down", "/ok"]
+
+
+def test_a_missing_text_fails(run, base):
+    result = run(checks=[{"name": "Home", "url": f"{base}/ok", "contains": "Notes"}])
+    assert result["msg"] == "1 of 1 checks failed: Home (body does not contain 'Notes')"
+    assert (result["checks"][0]["status"], result["checks"][0]["passed"]) == (200, False)
+
+
+def test_the_body_of_an_error_status_is_searched_too(run, base):
+    result = run(checks=[{"url": f"{base}/down", "status": 503, "contains": "maintenance"}])
+    assert result["failed"] is False
+
+
+def test_a_body_that_is_not_utf8_is_still_searched(run, base):
+    result = run(checks=[{"url": f"{base}/not-utf8", "contains": "\ufffd\ufffd ready"}])
+    assert result["failed"] is False
+
+
+def test_only_the_first_mib_of_the_body_is_searched(run, base):
+    result = run(checks=[{"url": f"{base}/big", "contains": "haystack"}])
+    assert result["checks"][0]["reason"] == "body does not contain 'haystack'"
+    assert run(checks=[{"url": f"{base}/big", "contains": "needle"}])["failed"] is False
+
+
+def test_a_redirect_is_not_followed(run, base, server):
+    result = run(checks=[{"name": "Old", "url": f"{base}/moved"}])
+    assert (
+        result["msg"] == "1 of 1 checks failed: Old (status 302 redirecting to /ok, expected 200)"
+    )
+    assert server.paths == ["/moved"]
+    assert run(checks=[{"url": f"{base}/moved", "status": 302}])["failed"] is False
+
+
+def test_a_slow_answer_times_out(run, base):
+    started = time.monotonic()
+    result = run(timeout=0.3, checks=[{"name": "Slow", "url": f"{base}/slow"}])
+    assert time.monotonic() - started < SLOW
+    assert result["msg"] == "1 of 1 checks failed: Slow (no answer: timed out after 0.3 s)"
+    check = result["checks"][0]
+    assert (check["status"], check["passed"]) == (-1, False)
+    assert 250 <= check["elapsed_ms"] < SLOW * 1000
+
+
+def test_a_slow_body_times_out_after_the_status(run, base):
+    result = run(timeout=0.3, checks=[{"url": f"{base}/slow-body", "contains": "late"}])
+    check = result["checks"][0]
+    assert (check["status"], check["reason"]) == (200, "body not read: timed out after 0.3 s")
+
+
+def test_a_connection_closed_without_an_answer(run, base):
+    result = run(checks=[{"url": f"{base}/hangup"}])
+    check = result["checks"][0]
+    assert (check["status"], check["reason"]) == (
+        -1,
+        "no answer: remote end closed connection without response",
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"checks": []}, "checks: expected at least one check, got an empty list"),
+        (
+            {"checks": [{"url": "http://127.0.0.1/"}, {"url": "ftp://x"}]},
+            "checks[1].url: expected an http:// or https:// URL, got 'ftp://x'",
+        ),
+        (
+            {"checks": [{"url": "http://"}]},
+            "checks[0].url: expected an http:// or https:// URL, got 'http://'",
+        ),
+        (
+            {"checks": [{"url": "127.0.0.1:8001/healthz"}]},
+            "checks[0].url: expected an http:// or https:// URL, got '127.0.0.1:8001/healthz'",
+        ),
+        (
+            {"checks": [{"url": "http://127.0.0.1/", "status": 42}]},
+            "checks[0].status: expected an HTTP status from 100 to 599, got 42",
+        ),
+        (
+            {"checks": [{"url": "http://127.0.0.1/", "status": 600}]},
+            "checks[0].status: expected an HTTP status from 100 to 599, got 600",
+        ),
+        (
+            {"checks": [{"url": "http://127.0.0.1/"}], "timeout": 0},
+            "timeout: expected a positive number of seconds, got 0",
+        ),
+        (
+            {"checks": [{"url": "file:///etc/passwd", "status": 99}]},
+            "checks[0].url: expected an http:// or https:// URL, got 'file:///etc/passwd'; "
+            "checks[0].status: expected an HTTP status from 100 to 599, got 99",
+        ),
+    ],
+)
+def test_bad_input_fails_naming_the_field(run, server, params, message):
+    server.paths.clear()
+    result = run(**params)
+    assert (result["failed"], result["msg"]) == (True, message)
+    assert "checks" not in result
+    assert server.paths == []
+
+
+def test_a_check_without_url_is_refused_by_the_argument_spec(run):
+    result = run(checks=[{"name": "no url"}])
+    assert result["failed"]
+    assert result["msg"] == "missing required arguments: url found in checks"
+    assert "checks" not in result
