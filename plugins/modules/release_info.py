@@ -51,6 +51,12 @@ options:
       - How many ledger entries to return, the newest first.
     type: int
     default: 20
+  release_id:
+    description:
+      - A release to look for on the host; RV(release_manifest) is its manifest
+        (C(<srv_root>/<app>/releases/<release_id>/manifest.json)) when the host has it.
+    type: str
+    version_added: 0.2.0
 attributes:
   check_mode:
     support: full
@@ -152,6 +158,15 @@ releases:
   type: list
   elements: str
   sample: [20261120T101500Z-0f9e8d7c6b5a, 20261126T193000Z-abc1234def56]
+release_manifest:
+  description: The manifest of O(release_id) as installed on the host; null when the host does
+    not have it or O(release_id) is not given.
+  returned: always
+  type: dict
+  sample:
+    app: notes
+    release_id: 20261126T193000Z-abc1234def56
+    alembic_head: "0001"
 ledger_found:
   description: Whether the host has the application's release ledger.
   returned: always
@@ -195,6 +210,7 @@ lock_expired:
   type: bool
 """
 
+import json
 import os
 import time
 
@@ -261,6 +277,7 @@ class ReleaseInfo:
             "nginx_state": state,
             "serving_release": slots[active]["release_id"] if active in slots else None,
             "releases": self.releases(),
+            "release_manifest": self.manifest(self.params["release_id"]),
         }
 
     def slot(self, slot):
@@ -285,6 +302,23 @@ class ReleaseInfo:
             return []
         with os.scandir(root) as entries:
             return sorted(entry.name for entry in entries if entry.is_dir())
+
+    def manifest(self, release_id):
+        if not release_id:
+            return None
+        if "/" in release_id or release_id in (".", ".."):
+            raise DeployStateError(f"release_id must be a release's name, not {release_id!r}")
+        path = os.path.join(self.app_root, "releases", release_id, "manifest.json")
+        text = read_text(path)
+        if text is None:
+            return None
+        try:
+            manifest = json.loads(text)
+        except ValueError as err:
+            raise DeployStateError(f"{path} is not JSON: {err}") from err
+        if not isinstance(manifest, dict):
+            raise DeployStateError(f"{path} holds no manifest (a JSON object)")
+        return manifest
 
     # --- the ledger ----------------------------------------------------------------------------
     def ledger(self):
@@ -316,6 +350,7 @@ def main():
             "srv_root": {"type": "path", "default": "/srv"},
             "nginx_upstreams": {"type": "path"},
             "limit": {"type": "int", "default": 20},
+            "release_id": {"type": "str"},
         },
         supports_check_mode=True,
     )

@@ -445,6 +445,32 @@ def test_info_without_systemctl_slots_or_nginx(run, host, tmp_path, monkeypatch)
     assert host["calls"] == []
 
 
+def test_info_returns_the_manifest_of_a_release_the_host_has(run, host):
+    releases = Path(host["srv_root"]) / "notes" / "releases"
+    (releases / "r1" / "manifest.json").write_text('{"release_id": "r1", "alembic_head": "0001"}')
+    assert info(run, host)["release_manifest"] is None
+    result = info(run, host, release_id="r1")
+    assert result["release_manifest"] == {"release_id": "r1", "alembic_head": "0001"}
+    assert info(run, host, release_id="r2")["release_manifest"] is None  # no manifest.json
+    assert info(run, host, release_id="r9")["release_manifest"] is None  # not installed
+
+
+@pytest.mark.parametrize(
+    ("release_id", "content", "message"),
+    [
+        ("../r1", None, "release_id must be a release's name, not '../r1'"),
+        ("r1", "{not json", "manifest.json is not JSON"),
+        ("r1", "[1, 2]", "manifest.json holds no manifest (a JSON object)"),
+    ],
+)
+def test_info_refuses_a_bad_release_id_or_manifest(run, host, release_id, content, message):
+    if content is not None:
+        (Path(host["srv_root"]) / "notes" / "releases" / "r1" / "manifest.json").write_text(content)
+    result = info(run, host, release_id=release_id)
+    assert result["failed"] is True
+    assert message in result["msg"]
+
+
 def test_info_lb_mode_returns_the_state(run, host):
     lb = {"mode": "lb", "backends": ["10.0.0.3:80", "10.0.0.4:80"], "drained": ["10.0.0.4:80"]}
     Path(host["nginx_upstreams"]).write_text(f"# sigma-state: {json.dumps(lb)}\n")
