@@ -8,11 +8,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sigma.deploy.plugins.modules import http_check
-from tests.unit.plugins.fakes import Exited, Failed
 
 SLOW = 1.0  # seconds the slow paths wait; the tests' timeout is well under it
 
@@ -75,8 +72,8 @@ def closed_port():
 
 
 @pytest.fixture
-def run(monkeypatch):
-    """Run http_check.main() with these params; its result, with ``failed``."""
+def run(run, monkeypatch):
+    """Run http_check.main() with these params (no proxy); its result, with ``failed``."""
     for name in (
         "http_proxy",
         "https_proxy",
@@ -86,27 +83,7 @@ def run(monkeypatch):
         "ALL_PROXY",
     ):
         monkeypatch.delenv(name, raising=False)
-
-    def exit_json(unused_self, **result):
-        raise Exited(result)
-
-    def fail_json(unused_self, msg, **result):
-        raise Failed(dict(result, msg=msg))
-
-    monkeypatch.setattr(AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(AnsibleModule, "fail_json", fail_json)
-
-    def run(check=False, **params):
-        with patch_module_args({**params, "_ansible_check_mode": check}):
-            try:
-                http_check.main()
-            except Exited as done:
-                return dict(done.result, failed=False)
-            except Failed as failed:
-                return dict(failed.result, failed=True)
-        raise AssertionError("the module returned without exit_json or fail_json")
-
-    return run
+    return lambda check=False, **params: run(http_check, check, **params)
 
 
 def outcome(result):
