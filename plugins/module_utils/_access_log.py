@@ -1,8 +1,9 @@
 # Copyright: (c) 2026, sigma.deploy contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Canary analysis of nginx's JSON access log (``log_format sigma_json`` of the nginx_proxy
-role): parse a line, say which group of upstream servers answered it, add it up per group and
-judge a canary step. Pure computation; reading the file is the access_log_stats module's job.
+role): parse a line, say which group of upstream servers answered it and add it up per group.
+Pure computation; reading the file is the access_log_stats module's job, the latency
+histogram is in ``_latency_histogram`` and judging a canary step in ``_canary_judge``.
 
 How a line is counted:
 
@@ -21,12 +22,8 @@ How a line is counted:
 - A request that no upstream served (``upstream_addr`` empty: a redirect, a rate-limited
   request) or whose server is in no group is counted in ``other``.
 
-Each group also keeps a latency histogram, so that several hosts' numbers can be merged into
-percentiles over all their requests (``merge_stats``): bucket ``i`` holds the latencies in
-``(1.02 ** (i - 1), 1.02 ** i]`` milliseconds, each bucket 2 % wider than the one before.
-A percentile read from it is the upper bound of the bucket that holds the nearest-rank value,
-rounded up to the microsecond, so it is never below the exact percentile and at most 2 % plus
-0.002 ms above it (0.001 ms for the rounding, 0.001 ms for latencies under the floor).
+Each group also keeps a latency histogram (``latency_histogram``), so that several hosts'
+numbers can be merged into percentiles over all their requests (``_canary_judge.merge_stats``).
 """
 
 from __future__ import annotations
@@ -37,13 +34,13 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
+from ansible_collections.sigma.deploy.plugins.module_utils._latency_histogram import (
+    HISTOGRAM_KEY,
+    histogram,
+)
+
 CLIENT_CLOSED = 499
 PERCENTILES = (50, 95, 99)
-HISTOGRAM_KEY = "latency_histogram"
-HISTOGRAM_GROWTH = 1.02
-# Latencies below this (nginx logs 0.000 s for a fast answer) count in its bucket.
-HISTOGRAM_FLOOR_MS = 0.001
-_LOG_GROWTH = math.log(HISTOGRAM_GROWTH)
 
 
 class Attempt(NamedTuple):
@@ -146,75 +143,6 @@ def _millis(seconds: float) -> float:
     return round(seconds * 1000, 3)
 
 
-# --- latency histograms -------------------------------------------------------------------
-
-
-def bucket_index(latency_ms: float) -> int:
-    """The histogram bucket of a latency: bucket i holds (1.02 ** (i - 1), 1.02 ** i] ms."""
-    value = max(latency_ms, HISTOGRAM_FLOOR_MS)
-    index = math.ceil(math.log(value) / _LOG_GROWTH)
-    # The logarithm may round across a bucket's edge; the powers decide.
-    if HISTOGRAM_GROWTH**index < value:
-        index += 1
-    elif HISTOGRAM_GROWTH ** (index - 1) >= value:
-        index -= 1
-    return index
-
-
-def bucket_upper_ms(index: int) -> float:
-    """The upper bound of a bucket in milliseconds, rounded up to a microsecond."""
-    return math.ceil(HISTOGRAM_GROWTH**index * 1000) / 1000
-
-
-def histogram(latencies: Iterable[float]) -> dict[str, int]:
-    """Count per non-empty bucket, keyed by the bucket index as a string (as in JSON)."""
-    counts: dict[int, int] = {}
-    for latency in latencies:
-        index = bucket_index(latency)
-        counts[index] = counts.get(index, 0) + 1
-    return keyed(counts)
-
-
-def keyed(counts: Mapping[int, int]) -> dict[str, int]:
-    """A histogram as the module returns it: keyed by the bucket index as a string, in order."""
-    return {str(index): counts[index] for index in sorted(counts)}
-
-
-def _bucket(key: Any, count: Any) -> tuple[int, int]:
-    """One histogram entry as (index, count); a ValueError when it is not one."""
-    try:
-        index = int(key)
-    except (TypeError, ValueError):
-        raise ValueError(f"{HISTOGRAM_KEY}: bucket {key!r} is not an integer") from None
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"{HISTOGRAM_KEY}: bucket {key}: {count!r} is not a count")
-    return index, count
-
-
-def merge_histograms(histograms: Iterable[Mapping[Any, Any]]) -> dict[int, int]:
-    """The sum of several histograms, bucket by bucket (index -> count)."""
-    merged: dict[int, int] = {}
-    for counts in histograms:
-        if not isinstance(counts, Mapping):
-            raise ValueError(f"{HISTOGRAM_KEY}: expected a dict, got {type(counts).__name__}")
-        for key, count in counts.items():
-            index, number = _bucket(key, count)
-            if number:
-                merged[index] = merged.get(index, 0) + number
-    return merged
-
-
-def histogram_percentile(counts: Mapping[int, int], percent: int) -> float | None:
-    """The nearest-rank percentile of a histogram as its bucket's upper bound (None if empty)."""
-    rank = max(1, math.ceil(percent * sum(counts.values()) / 100))
-    seen = 0
-    for index in sorted(counts):
-        seen += counts[index]
-        if seen >= rank:
-            return bucket_upper_ms(index)
-    return None
-
-
 class GroupStats:
     """Requests, errors, statuses and latencies (ms) of one group."""
 
@@ -311,113 +239,3 @@ class Aggregator:
             "groups": {name: stats.as_dict() for name, stats in self.groups.items()},
             "other": self.other.as_dict(),
         }
-
-
-def _num(value: float) -> str:
-    return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def judge_step(
-    stats: Mapping[str, Any],
-    max_error_rate: float,
-    max_p95_ms: float,
-    min_requests: int,
-    *,
-    name: str = "canary",
-    p95_note: str = "",
-) -> tuple[bool, str]:
-    """Whether one group's stats of a canary step pass, and a message that gives the numbers.
-
-    Fewer than ``min_requests`` requests fail the step: no data is not a good sign.
-    ``p95_note`` follows the p95 in the message (where it comes from, when that needs saying).
-    """
-    requests = int(stats.get("requests") or 0)
-    errors = int(stats.get("errors") or 0)
-    rate = float(stats.get("error_rate") or 0.0)
-    p95 = stats.get("p95_ms")
-    reasons = []
-    if requests < min_requests:
-        reasons.append("too few requests" if requests else "no requests")
-    if rate > max_error_rate:
-        reasons.append("too many errors")
-    if p95 is not None and p95 > max_p95_ms:
-        reasons.append("p95 too slow")
-    if p95 is None and requests >= min_requests:
-        reasons.append("no latencies")
-    verdict = "pass" if not reasons else "fail: " + ", ".join(reasons)
-    message = (
-        f"{name}: {requests} requests, {errors} errors ({rate * 100:.2f} %), "
-        f"p95 {'-' if p95 is None else _num(p95)} ms{p95_note}: {verdict} "
-        f"(limits: errors <= {max_error_rate * 100:.2f} %, p95 <= {_num(max_p95_ms)} ms, "
-        f"at least {min_requests} requests)"
-    )
-    return not reasons, message
-
-
-# --- several hosts ------------------------------------------------------------------------
-
-
-def _worst(items: Sequence[Mapping[str, Any]], key: str) -> float | None:
-    values = [item[key] for item in items if item.get(key) is not None]
-    return max(values) if values else None
-
-
-def merge_stats(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """One group's numbers over several hosts (one stats dict per host).
-
-    Requests and errors add up; the percentiles come from the merged latency histograms. When
-    an item has no histogram (an older module's output) they are the worst host's instead, and
-    ``hosts_without_histogram`` says for how many hosts.
-    """
-    requests = sum(int(item.get("requests") or 0) for item in items)
-    errors = sum(int(item.get("errors") or 0) for item in items)
-    missing = sum(1 for item in items if item.get(HISTOGRAM_KEY) is None)
-    merged: dict[str, Any] = {
-        "hosts": len(items),
-        "hosts_without_histogram": missing,
-        "requests": requests,
-        "errors": errors,
-        "error_rate": errors / requests if requests else 0.0,
-    }
-    if missing:
-        for percent in PERCENTILES:
-            merged[f"p{percent}_ms"] = _worst(items, f"p{percent}_ms")
-    else:
-        counts = merge_histograms(item[HISTOGRAM_KEY] for item in items)
-        for percent in PERCENTILES:
-            merged[f"p{percent}_ms"] = histogram_percentile(counts, percent)
-        merged[HISTOGRAM_KEY] = keyed(counts)
-    merged["max_ms"] = _worst(items, "max_ms")
-    return merged
-
-
-def _hosts(count: int) -> str:
-    return f"{count} host" if count == 1 else f"{count} hosts"
-
-
-def judge_hosts(
-    items: Sequence[Mapping[str, Any]],
-    max_error_rate: float,
-    max_p95_ms: float,
-    min_requests: int,
-    *,
-    name: str = "canary",
-) -> tuple[bool, str, dict[str, Any]]:
-    """Judge one group's stats from several hosts together (see ``judge_step``); also return
-    the merged numbers."""
-    merged = merge_stats(items)
-    missing = merged["hosts_without_histogram"]
-    note = (
-        f" (the worst host's: {_hosts(missing)} of {merged['hosts']} sent no latency histogram)"
-        if missing
-        else ""
-    )
-    passed, message = judge_step(
-        merged,
-        max_error_rate,
-        max_p95_ms,
-        min_requests,
-        name=f"{name}, merged over {_hosts(merged['hosts'])}",
-        p95_note=note,
-    )
-    return passed, message, merged
