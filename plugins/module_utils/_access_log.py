@@ -198,7 +198,7 @@ class Aggregator:
         self.groups = {name: GroupStats() for name in groups}
         self.other = GroupStats()
         self.lines = 0
-        self.skipped = 0
+        self.unparsed = 0
         self.ignored = 0
 
     def stats_for(self, address: str) -> GroupStats:
@@ -210,7 +210,7 @@ class Aggregator:
         self.lines += 1
         entry = parse_line(line) if line is not None else None
         if entry is None:
-            self.skipped += 1
+            self.unparsed += 1
         elif not self.wanted(entry):
             self.ignored += 1
         else:
@@ -234,7 +234,7 @@ class Aggregator:
     def result(self) -> dict[str, Any]:
         return {
             "lines": self.lines,
-            "skipped": self.skipped,
+            "unparsed": self.unparsed,
             "ignored": self.ignored,
             "groups": {name: stats.as_dict() for name, stats in self.groups.items()},
             "other": self.other.as_dict(),

@@ -72,7 +72,7 @@ options:
   max_bytes:
     description:
       - Read at most this many bytes per call; RV(truncated) says when more was left.
-      - A single line longer than this is skipped (counted in RV(skipped)).
+      - A single line longer than this is left out (counted in RV(unparsed)).
     type: int
     default: 67108864
 attributes:
@@ -136,12 +136,13 @@ truncated:
   returned: always
   type: bool
 lines:
-  description: The lines read (counted, skipped and ignored).
+  description: The lines read (counted, unparsed and ignored).
   returned: always
   type: int
   sample: 240
-skipped:
-  description: Lines that are not a JSON object with C(msec), C(status) and C(request_time).
+unparsed:
+  description:
+    - Lines that are not a JSON object with C(msec), C(status) and C(request_time).
   returned: always
   type: int
   sample: 0

@@ -124,7 +124,7 @@ def test_aggregate_counts_per_group_with_percentiles_and_statuses():
     )
     assert result == {
         "lines": 8,
-        "skipped": 1,
+        "unparsed": 1,
         "ignored": 0,
         "groups": {
             "canary": {
@@ -247,7 +247,7 @@ def test_a_bad_uri_exclude_is_refused():
 def test_no_requests_gives_empty_groups():
     assert aggregate([]) == {
         "lines": 0,
-        "skipped": 0,
+        "unparsed": 0,
         "ignored": 0,
         "groups": {"canary": EMPTY, "stable": EMPTY},
         "other": EMPTY,
@@ -303,11 +303,11 @@ def test_module_leaves_a_partial_last_line_for_the_next_call(tmp_path):
     whole = line()
     write(log, whole, line()[:30], end="")
     first = read(log, check_mode=True)
-    assert (first["offset"], first["lines"], first["skipped"]) == (len(whole) + 1, 1, 0)
+    assert (first["offset"], first["lines"], first["unparsed"]) == (len(whole) + 1, 1, 0)
     with open(log, "a", encoding="utf-8") as handle:
         handle.write(line()[30:] + "\n")
     second = read(log, offset=first["offset"])
-    assert (second["offset"], second["lines"], second["skipped"]) == (log.stat().st_size, 1, 0)
+    assert (second["offset"], second["lines"], second["unparsed"]) == (log.stat().st_size, 1, 0)
     assert second["groups"]["canary"]["requests"] == 1
 
 
@@ -364,7 +364,7 @@ def test_module_skips_a_line_longer_than_max_bytes(tmp_path):
     log = tmp_path / "access.log"
     write(log, line(uri="/" + "a" * 200), line())
     first = read(log, max_bytes=100)
-    assert (first["offset"], first["lines"], first["skipped"], first["truncated"]) == (
+    assert (first["offset"], first["lines"], first["unparsed"], first["truncated"]) == (
         100,
         1,
         1,
