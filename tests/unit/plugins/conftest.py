@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.testing import patch_module_args
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -25,7 +27,13 @@ def _collection_root() -> str:
 if "ansible_collections.sigma.deploy" not in sys.modules:
     sys.path.insert(0, _collection_root())
 
-from tests.unit.plugins.fakes import FakeClock, FakeModule, FakeSession  # noqa: E402
+from tests.unit.plugins.fakes import (  # noqa: E402
+    Exited,
+    Failed,
+    FakeClock,
+    FakeModule,
+    FakeSession,
+)
 
 
 @pytest.fixture
@@ -41,3 +49,32 @@ def session() -> FakeSession:
 @pytest.fixture
 def make_module():
     return FakeModule
+
+
+@pytest.fixture
+def run(monkeypatch):
+    """Run a module's main() with these params; its result, with ``warnings`` and ``failed``."""
+    warnings: list[str] = []
+
+    def exit_json(unused_self, **result):
+        raise Exited(result)
+
+    def fail_json(unused_self, msg, **result):
+        raise Failed(dict(result, msg=msg))
+
+    monkeypatch.setattr(AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(AnsibleModule, "fail_json", fail_json)
+    monkeypatch.setattr(AnsibleModule, "warn", lambda unused_self, msg, **kw: warnings.append(msg))
+
+    def run(module, check=False, **params):
+        warnings.clear()
+        with patch_module_args({**params, "_ansible_check_mode": check}):
+            try:
+                module.main()
+            except Exited as done:
+                return dict(done.result, failed=False, warnings=list(warnings))
+            except Failed as failed:
+                return dict(failed.result, failed=True, warnings=list(warnings))
+        raise AssertionError("the module returned without exit_json or fail_json")
+
+    return run

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.sigma.deploy.plugins.module_utils import _deploy_state as ds
 from ansible_collections.sigma.deploy.plugins.modules import (
@@ -21,39 +20,10 @@ from ansible_collections.sigma.deploy.plugins.modules import (
     release_info,
     release_ledger,
 )
-from tests.unit.plugins.fakes import Exited, Failed, FakeModule
+from tests.unit.plugins.fakes import FakeModule
 
 ROOT = Path(__file__).resolve().parents[3]
 YEAR_AGO = 1764185402.0  # 2025-11-26T19:30:02Z: a lock taken then has expired
-
-
-@pytest.fixture
-def run(monkeypatch):
-    """Run a module's main() with these params; its result, with ``warnings`` and ``failed``."""
-    warnings: list[str] = []
-
-    def exit_json(unused_self, **result):
-        raise Exited(result)
-
-    def fail_json(unused_self, msg, **result):
-        raise Failed(dict(result, msg=msg))
-
-    monkeypatch.setattr(AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(AnsibleModule, "fail_json", fail_json)
-    monkeypatch.setattr(AnsibleModule, "warn", lambda unused_self, msg, **kw: warnings.append(msg))
-
-    def run(module, check=False, **params):
-        warnings.clear()
-        with patch_module_args({**params, "_ansible_check_mode": check}):
-            try:
-                module.main()
-            except Exited as done:
-                return dict(done.result, failed=False, warnings=list(warnings))
-            except Failed as failed:
-                return dict(failed.result, failed=True, warnings=list(warnings))
-        raise AssertionError("the module returned without exit_json or fail_json")
-
-    return run
 
 
 @pytest.fixture
