@@ -356,6 +356,7 @@ def test_a_host_that_dies_mid_roll_stops_it_and_a_rerun_converges(stack):
     rerun = stack.deploy(new, "rolling", "-e", "app_deploy_keep_warm_seconds=3")
     assert rerun.returncode == 0, output(rerun)
     stack.assert_everywhere(release_id(new))
+    stack.previous, stack.current = stack.current, release_id(new)
     time.sleep(10)
     for host in APP_HOSTS:
         slots = stack.exec(host, "systemctl is-active notes-api@blue notes-api@green", check=False)
@@ -364,11 +365,12 @@ def test_a_host_that_dies_mid_roll_stops_it_and_a_rerun_converges(stack):
 
 # Last: the database stays at revision 0002, which the releases above do not know.
 def test_rollback_is_refused_when_a_later_release_migrated_the_schema(stack):
+    before = stack.served("it-2")
     migrated = stack.variant("schema2")
     run = stack.deploy(migrated)
     assert run.returncode == 0, output(run)
     assert schema(stack) == ("0002", "1")
-    stack.previous, stack.current = stack.current, release_id(migrated)
+    stack.previous, stack.current = before, release_id(migrated)
 
     refused = stack.play("playbooks/rollback.yml")
     assert refused.returncode != 0, output(refused)
