@@ -74,6 +74,23 @@ options:
       - Anything worth telling about this deploy, stored with the lock and shown to whoever
         finds it held, for example the release id and the strategy.
     type: dict
+  ledger:
+    description:
+      - Fields of this deploy's entry in the release ledger (C(<path>/<app>/ledger.jsonl), the
+        entry whose C(deploy_id) is O(token)), set in the same call as
+        M(sigma.deploy.release_ledger) sets them; saves the deploy a call to the ledger host.
+      - With O(state=present) they are set once the lock is held. When the ledger cannot be
+        written, a lock this task took is put back as it was and the task fails.
+      - With O(state=absent) they are set before the lock is released, whether or not this
+        deploy still holds it. When the ledger cannot be written, the lock is released all the
+        same and the task fails naming the ledger's error.
+    type: dict
+  ledger_keep:
+    description:
+      - With O(ledger), keep at most this many ledger entries, the oldest dropped first (as
+        O(sigma.deploy.release_ledger#module:keep)).
+    type: int
+    default: 500
 attributes:
   check_mode:
     support: full
@@ -81,7 +98,7 @@ attributes:
       still fails when another deploy holds the lock.
   diff_mode:
     support: full
-    details: The lock before and after.
+    details: The lock before and after; with O(ledger), the ledger entry before and after too.
   platform:
     platforms: posix
 extends_documentation_fragment:
@@ -106,11 +123,14 @@ EXAMPLES = r"""
   delegate_to: "{{ deploy_ledger_host }}"
   run_once: true
 
-- name: Release it (in the deploy's always section)
+- name: Record how the deploy ended and release the lock (in the deploy's always section)
   sigma.deploy.deploy_lock:
     app: notes
     token: "{{ deploy_id }}"
     state: absent
+    ledger:
+      finished: "{{ now(utc=true, fmt='%Y-%m-%dT%H:%M:%SZ') }}"
+      result: "{{ deploy_result }}"
   become: true
   delegate_to: "{{ deploy_ledger_host }}"
   run_once: true
@@ -155,6 +175,12 @@ previous:
     Same fields as RV(lock).
   returned: always
   type: dict
+entry:
+  description: With O(ledger), this deploy's ledger entry after the change (in check mode, as
+    it would be); fields as in M(sigma.deploy.release_ledger).
+  returned: when O(ledger) is given and the ledger was written
+  type: dict
+  sample: {"deploy_id": "20261126T193002Z-abc1234", "app": "notes", "result": "running"}
 failure:
   description: Why the lock could not be taken, when another deploy holds it.
   returned: failure
@@ -176,6 +202,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
     BREAK,
     KEEP,
+    LEDGER_FILE,
     LOCK_FILE,
     LOCK_GUARD,
     REFUSE,
@@ -193,6 +220,7 @@ from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import 
     refusal_message,
     write_atomic,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._ledger_write import record_entry
 
 
 class DeployLock:
@@ -209,12 +237,18 @@ class DeployLock:
         self.before = {}
         self.lock = {}
         self.previous = {}
+        self.entry_diff = None
+        self.entry = None
 
     def run(self):
         if self.params["ttl"] < 1:
             raise DeployStateError(f"ttl must be at least 1 second, not {self.params['ttl']}")
         if self.params["state"] == "present" and not self.params["owner"]:
             raise DeployStateError("owner is required to take the deploy lock")
+        if self.params["ledger"] is not None and self.params["ledger_keep"] < 1:
+            raise DeployStateError(
+                f"ledger_keep must be at least 1, not {self.params['ledger_keep']}"
+            )
         try:
             if self.params["state"] == "absent":
                 self.absent()
@@ -241,7 +275,38 @@ class DeployLock:
             if not self.take(current):
                 # lock.json appeared without the guard being held (a writer that does not use
                 # it): decide again on what is there now.
-                self.take(self.read())
+                current = self.read()
+                self.before = dict(current or {})
+                self.take(current)
+            try:
+                self.record()
+            except DeployStateError:
+                if self.changed and not self.module.check_mode:
+                    self.put_back(current)
+                raise
+
+    def put_back(self, current):
+        """Undo the take: the lock as it was before this task (none, or the one taken over)."""
+        if current and not current.get("unreadable"):
+            write_atomic(self.file, dump_lock(current))
+        else:
+            os.unlink(self.file)
+
+    def record(self):
+        """Set the fields of O(ledger) in this deploy's ledger entry, when given."""
+        if self.params["ledger"] is None:
+            return
+        changed, before, self.entry = record_entry(
+            self.dir,
+            self.app,
+            self.params["token"],
+            self.params["ledger"],
+            self.params["ledger_keep"],
+            self.module.check_mode,
+            self.module.warn,
+        )
+        self.changed = self.changed or changed
+        self.entry_diff = {"before": before, "after": self.entry}
 
     def take(self, current):
         """Bring the lock to this deploy; False when a lock appeared while creating it."""
@@ -286,6 +351,15 @@ class DeployLock:
         )
 
     def absent(self):
+        try:
+            self.record()
+        except DeployStateError as err:
+            self.release()
+            state = "released" if self.changed else "not held by this deploy"
+            raise DeployStateError(f"{err} (the deploy lock is {state})") from err
+        self.release()
+
+    def release(self):
         with self.guard():
             current = self.read()
             self.before = dict(current or {})
@@ -303,12 +377,18 @@ class DeployLock:
                 os.unlink(self.file)
 
     def result(self):
-        return {
-            "changed": self.changed,
-            "lock": self.lock or {},
-            "previous": self.previous or {},
-            "diff": {"before": self.before, "after": self.lock or {}},
+        diff = {"before": self.before, "after": self.lock or {}}
+        result = {"changed": self.changed, "lock": self.lock or {}, "previous": self.previous or {}}
+        if self.entry_diff is None:
+            return {**result, "diff": diff}
+        lock_file, ledger_file = (os.path.join(self.dir, name) for name in (LOCK_FILE, LEDGER_FILE))
+        entry_diff = {
+            **self.entry_diff,
+            "before_header": f"{ledger_file} ({self.params['token']})",
+            "after_header": f"{ledger_file} ({self.params['token']})",
         }
+        diff.update(before_header=lock_file, after_header=lock_file)
+        return {**result, "entry": self.entry, "diff": [diff, entry_diff]}
 
 
 def main():
@@ -322,6 +402,8 @@ def main():
             "break_lock": {"type": "bool", "default": False},
             "path": {"type": "path", "default": "/var/lib/sigma-deploy"},
             "details": {"type": "dict"},
+            "ledger": {"type": "dict"},
+            "ledger_keep": {"type": "int", "default": 500},
         },
         required_if=[("state", "present", ("owner",))],
         supports_check_mode=True,

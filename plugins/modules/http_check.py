@@ -13,8 +13,9 @@ description:
   - Sends one C(GET) request per item of O(checks), in order, from the host the task runs on
     (for example against a local slot, C(http://127.0.0.1:8001/healthz)). One module call
     instead of one M(ansible.builtin.uri) loop item per check.
-  - A check passes when the status is O(checks[].status) and, if O(checks[].contains) is given,
-    the body contains that text.
+  - A check passes when the status is O(checks[].status), if O(checks[].contains) is given the
+    body contains that text, and if O(checks[].json) is given the body is a JSON object with
+    those fields and values.
   - Every check runs, also after one has failed; the task then fails with a message naming
     each failed check and why, and returns RV(checks) for all of them.
   - Redirects are not followed; a redirect's own status is the answer (the reason of a failed
@@ -53,6 +54,13 @@ options:
             not UTF-8 read as U+FFFD).
           - Only the first MiB of the body is read and searched.
         type: str
+      json:
+        description:
+          - Fields the body, read as a JSON object, must have, with these values (compared
+            as JSON values; only the top-level fields named here), for example
+            V({"release_id": "20261126T193000Z-abc1234def56"}).
+          - Only the first MiB of the body is read.
+        type: dict
   timeout:
     description:
       - Seconds to wait for each request, both to connect and for each read of the answer.
@@ -102,6 +110,19 @@ EXAMPLES = r"""
   until: health is succeeded
   retries: 30
   delay: 1
+
+- name: Wait until nginx serves the new release
+  sigma.deploy.http_check:
+    checks:
+      - name: nginx serves the release
+        url: https://127.0.0.1/version
+        json:
+          release_id: "{{ release_id }}"
+    validate_certs: false
+  register: served
+  until: served is succeeded
+  retries: 30
+  delay: 1
 """
 
 RETURN = r"""
@@ -148,6 +169,7 @@ checks:
 """
 
 import http.client
+import json
 import time
 import urllib.error
 from urllib.parse import urlsplit
@@ -214,7 +236,8 @@ def run_check(check: dict, timeout: float, validate_certs: bool) -> dict:
     if response is not None:
         status = response.status
         try:
-            if check["contains"] is not None and status == check["status"]:
+            wanted = check["contains"] is not None or check["json"] is not None
+            if wanted and status == check["status"]:
                 raw = response.read(MAX_BODY) if response.fp is not None else b""
                 body = raw.decode("utf-8", errors="replace")
         except (OSError, http.client.HTTPException) as err:
@@ -227,8 +250,8 @@ def run_check(check: dict, timeout: float, validate_certs: bool) -> dict:
         location = response.headers.get("Location") if 300 <= status < 400 else None
         redirect = f" redirecting to {location}" if location else ""
         reason = f"status {status}{redirect}, expected {check['status']}"
-    elif not reason and body is not None and check["contains"] not in body:
-        reason = f"body does not contain {check['contains']!r}"
+    elif not reason and body is not None:
+        reason = body_mismatch(check, body)
     return {
         "name": check["name"],
         "url": check["url"],
@@ -237,6 +260,27 @@ def run_check(check: dict, timeout: float, validate_certs: bool) -> dict:
         "reason": reason,
         "elapsed_ms": elapsed_ms,
     }
+
+
+def body_mismatch(check: dict, body: str) -> str:
+    """Why the body fails the check's contains and json; empty when it passes."""
+    if check["contains"] is not None and check["contains"] not in body:
+        return f"body does not contain {check['contains']!r}"
+    if check["json"] is None:
+        return ""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return "body is not JSON"
+    if not isinstance(document, dict):
+        return f"body is JSON but not an object ({type(document).__name__})"
+    wrong = [
+        f"{key} is {json.dumps(document[key]) if key in document else 'missing'}, "
+        f"expected {json.dumps(value)}"
+        for key, value in check["json"].items()
+        if key not in document or document[key] != value
+    ]
+    return "body " + "; ".join(wrong) if wrong else ""
 
 
 def failure_message(results: list[dict]) -> str | None:
@@ -260,6 +304,7 @@ def main() -> None:
                     "name": {"type": "str"},
                     "status": {"type": "int", "default": 200},
                     "contains": {"type": "str"},
+                    "json": {"type": "dict"},
                 },
             },
             "timeout": {"type": "float", "default": 10},

@@ -129,25 +129,13 @@ entry:
     who: alice@laptop
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
-    LEDGER_FILE,
-    LEDGER_GUARD,
     DeployStateError,
     app_dir,
-    ensure_dir,
-    guarded,
-    merge_entry,
-    parse_ledger,
-    read_text,
-    render_ledger,
-    trim_ledger,
-    unparsed_lines,
-    write_atomic,
 )
+from ansible_collections.sigma.deploy.plugins.module_utils._ledger_write import record_entry
 
 
 class ReleaseLedger:
@@ -156,55 +144,19 @@ class ReleaseLedger:
     def __init__(self, module):
         self.module = module
         self.params = module.params
-        self.app = self.params["app"]
-        self.dir = app_dir(self.params["path"], self.app)
-        self.file = os.path.join(self.dir, LEDGER_FILE)
-        self.changed = False
-        self.before = {}
-        self.entry = {}
 
     def run(self):
-        if self.params["keep"] < 1:
-            raise DeployStateError(f"keep must be at least 1, not {self.params['keep']}")
-        try:
-            if self.module.check_mode:
-                with guarded(self.dir, LEDGER_GUARD, exclusive=False):
-                    self.record()
-            else:
-                ensure_dir(self.dir)
-                with guarded(self.dir, LEDGER_GUARD):
-                    self.record()
-        except OSError as err:
-            raise DeployStateError(f"cannot use the release ledger {self.file}: {err}") from err
-        return self.result()
-
-    def record(self):
-        text = read_text(self.file) or ""
-        bad = unparsed_lines(text)
-        if bad:
-            self.module.warn(
-                f"{self.file}: line(s) {', '.join(map(str, bad))} are not ledger entries; "
-                "kept as they are."
-            )
-        records = parse_ledger(text)
-        deploy_id = self.params["deploy_id"]
-        updated, self.before, self.entry = merge_entry(
-            records, self.app, deploy_id, self.params["entry"] or {}
+        params = self.params
+        changed, before, entry = record_entry(
+            app_dir(params["path"], params["app"]),
+            params["app"],
+            params["deploy_id"],
+            params["entry"] or {},
+            params["keep"],
+            self.module.check_mode,
+            self.module.warn,
         )
-        if self.entry == self.before:
-            return
-        self.changed = True
-        if not self.module.check_mode:
-            write_atomic(
-                self.file, render_ledger(trim_ledger(updated, self.params["keep"], deploy_id))
-            )
-
-    def result(self):
-        return {
-            "changed": self.changed,
-            "entry": self.entry,
-            "diff": {"before": self.before, "after": self.entry},
-        }
+        return {"changed": changed, "entry": entry, "diff": {"before": before, "after": entry}}
 
 
 def main():

@@ -173,6 +173,85 @@ def test_present_needs_an_owner_and_a_positive_ttl(run, state):
     assert lock(run, state, ttl=0)["msg"] == "ttl must be at least 1 second, not 0"
 
 
+def test_take_the_lock_and_open_the_ledger_entry_in_one_call(run, state):
+    result = lock(run, state, ledger={"release_id": "r1", "result": "running"})
+    entry = {"deploy_id": "d1", "app": "notes", "release_id": "r1", "result": "running"}
+    assert (result["changed"], result["entry"]) == (True, entry)
+    assert stored_lock(state)["token"] == "d1"
+    assert json.loads((state / "notes" / "ledger.jsonl").read_text()) == entry
+    lock_diff, entry_diff = result["diff"]
+    assert (lock_diff["before"], lock_diff["after"]) == ({}, stored_lock(state))
+    assert (entry_diff["before"], entry_diff["after"]) == ({}, entry)
+    assert entry_diff["before_header"] == f"{state}/notes/ledger.jsonl (d1)"
+    again = lock(run, state, ledger={"release_id": "r1", "result": "running"})
+    assert (again["changed"], again["entry"]) == (False, entry)
+
+
+def test_a_refused_lock_writes_no_ledger_entry(run, state):
+    held = write_lock(state, expires="2999-01-01T00:00:00Z")
+    result = lock(run, state, ledger={"result": "running"})
+    assert result["failed"]
+    assert stored_lock(state) == held
+    assert not (state / "notes" / "ledger.jsonl").exists()
+
+
+def test_a_ledger_that_cannot_be_written_puts_the_lock_back(run, state):
+    free = lock(run, state, ledger={"deploy_id": "d9"})
+    assert free["msg"] == "entry.deploy_id (d9) differs from deploy_id (d1)"
+    assert not (state / "notes" / "lock.json").exists()
+    held = write_lock(state, expires="2999-01-01T00:00:00Z")
+    broke = lock(run, state, break_lock=True, ledger={"deploy_id": "d9"})
+    assert broke["failed"]
+    assert stored_lock(state) == held
+    assert not (state / "notes" / "ledger.jsonl").exists()
+    bad_keep = lock(run, state, ledger={}, ledger_keep=0)
+    assert bad_keep["msg"] == "ledger_keep must be at least 1, not 0"
+    assert stored_lock(state) == held
+
+
+def test_close_the_ledger_entry_and_release_the_lock_in_one_call(run, state):
+    lock(run, state, ledger={"result": "running"})
+    done = lock(run, state, state="absent", ledger={"result": "succeeded"})
+    assert (done["changed"], done["lock"]) == (True, {})
+    assert done["entry"] == {"deploy_id": "d1", "app": "notes", "result": "succeeded"}
+    assert not (state / "notes" / "lock.json").exists()
+    assert json.loads((state / "notes" / "ledger.jsonl").read_text())["result"] == "succeeded"
+
+
+def test_the_lock_is_released_even_when_the_ledger_cannot_be_written(run, state):
+    lock(run, state)
+    result = lock(run, state, state="absent", ledger={"deploy_id": "d9"})
+    assert result["failed"]
+    assert result["msg"] == (
+        "entry.deploy_id (d9) differs from deploy_id (d1) (the deploy lock is released)"
+    )
+    assert not (state / "notes" / "lock.json").exists()
+    write_lock(state, expires="2999-01-01T00:00:00Z")
+    other = lock(run, state, state="absent", ledger={"deploy_id": "d9"})
+    assert other["msg"].endswith("(the deploy lock is not held by this deploy)")
+    assert stored_lock(state)["token"] == "other"
+
+
+def test_the_ledger_entry_closes_though_another_deploy_took_the_lock(run, state):
+    write_lock(state, expires="2999-01-01T00:00:00Z")
+    result = lock(run, state, state="absent", ledger={"result": "failed"})
+    assert (result["failed"], result["changed"]) == (False, True)
+    assert stored_lock(state)["token"] == "other"
+    assert json.loads((state / "notes" / "ledger.jsonl").read_text())["result"] == "failed"
+
+
+def test_check_mode_with_the_ledger_writes_nothing(run, state):
+    result = lock(run, state, check=True, ledger={"result": "running"})
+    assert (result["changed"], result["entry"]["result"]) == (True, "running")
+    assert not state.exists()
+    lock(run, state, ledger={"result": "running"})
+    text = (state / "notes" / "ledger.jsonl").read_text()
+    closed = lock(run, state, check=True, state="absent", ledger={"result": "succeeded"})
+    assert (closed["changed"], closed["entry"]["result"]) == (True, "succeeded")
+    assert (state / "notes" / "ledger.jsonl").read_text() == text
+    assert stored_lock(state)["token"] == "d1"
+
+
 def race(count, make_params):
     """Run DeployLock for ``count`` tokens at once in threads; the tokens that won it."""
     barrier = threading.Barrier(count)
@@ -211,6 +290,8 @@ def lock_params(state, token):
         "break_lock": False,
         "path": str(state),
         "details": None,
+        "ledger": None,
+        "ledger_keep": 500,
     }
 
 

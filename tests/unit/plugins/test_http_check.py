@@ -29,6 +29,8 @@ class Handler(BaseHTTPRequestHandler):
             "/slow-body": (200, b"late body\n", {}),
             "/moved": (302, b"", {"Location": "/ok"}),
             "/not-utf8": (200, b"ok \xff\xfe ready\n", {}),
+            "/version": (200, b'{"release_id": "r2", "workers": 2, "ok": true}', {}),
+            "/list": (200, b"[1, 2]", {}),
             "/big": (200, b"a" * (http_check.MAX_BODY - 6) + b"needle" + b"haystack", {}),
         }.get(self.path, (404, b"no such page\n", {}))
         self.send_response(status)
@@ -171,6 +173,35 @@ def test_the_body_of_an_error_status_is_searched_too(run, base):
 def test_a_body_that_is_not_utf8_is_still_searched(run, base):
     result = run(checks=[{"url": f"{base}/not-utf8", "contains": "\ufffd\ufffd ready"}])
     assert result["failed"] is False
+
+
+def test_json_fields_are_compared_as_values(run, base):
+    passed = run(checks=[{"url": f"{base}/version", "json": {"release_id": "r2", "workers": 2}}])
+    assert passed["failed"] is False
+    wrong = run(
+        checks=[
+            {"name": "v", "url": f"{base}/version", "json": {"release_id": "r3", "ok": True}},
+            {"name": "w", "url": f"{base}/version", "json": {"workers": "2", "region": "x"}},
+        ]
+    )
+    assert wrong["msg"] == (
+        '2 of 2 checks failed: v (body release_id is "r2", expected "r3"); '
+        'w (body workers is 2, expected "2"; region is missing, expected "x")'
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [("/ok", "body is not JSON"), ("/list", "body is JSON but not an object (list)")],
+)
+def test_a_body_that_is_no_json_object_fails_a_json_check(run, base, path, reason):
+    result = run(checks=[{"url": f"{base}{path}", "json": {"release_id": "r2"}}])
+    assert result["checks"][0]["reason"] == reason
+
+
+def test_the_json_of_a_wrong_status_is_not_read(run, base):
+    result = run(checks=[{"url": f"{base}/down", "json": {"release_id": "r2"}}])
+    assert result["checks"][0]["reason"] == "status 503, expected 200"
 
 
 def test_only_the_first_mib_of_the_body_is_searched(run, base):
