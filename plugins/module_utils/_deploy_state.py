@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import errno
 import fcntl
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from typing import Any
+
+from ansible_collections.sigma.deploy.plugins.module_utils._path_set import (
+    write_atomic as write_bytes_atomic,
+)
 
 LOCK_FILE = "lock.json"
 LOCK_GUARD = "lock.guard"
@@ -363,31 +365,7 @@ def create_exclusive(path: str, text: str) -> bool:
 
 def write_atomic(path: str, text: str) -> None:
     """Replace ``path`` with a file (0600) holding ``text``: readers see the old or the new."""
-    directory = os.path.dirname(path)
-    fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
-        raise
-    sync_dir(directory)
-
-
-def sync_dir(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError as err:  # some filesystems cannot sync a directory
-        if err.errno not in (errno.EINVAL, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
+    write_bytes_atomic(path, text.encode("utf-8"), 0o600)
 
 
 def dump_lock(lock: dict[str, Any]) -> str:

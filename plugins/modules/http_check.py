@@ -57,8 +57,8 @@ options:
       json:
         description:
           - Fields the body, read as a JSON object, must have, with these values (compared
-            as JSON values; only the top-level fields named here), for example
-            V({"release_id": "20261126T193000Z-abc1234def56"}).
+            as JSON values; only the top-level fields named here), for example a field
+            C(release_id) with the release's id.
           - Only the first MiB of the body is read.
         type: dict
   timeout:

@@ -1,0 +1,236 @@
+"""The files module's main() run in-process on a temporary tree (as the user running the tests:
+owners are given by number)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+
+import pytest
+
+from ansible_collections.sigma.deploy.plugins.modules import files
+
+UID, GID = os.geteuid(), os.getegid()
+
+
+@pytest.fixture
+def run(run):
+    def run_files(check=False, **params):
+        return run(files, check=check, **params)
+
+    return run_files
+
+
+def mode_of(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_create_then_nothing_to_do(run, tmp_path):
+    items = [
+        {"path": str(tmp_path / "srv"), "state": "directory", "mode": "0750"},
+        {"path": str(tmp_path / "srv/app.conf"), "content": "port = 8001\n", "mode": "0640"},
+        {"path": str(tmp_path / "srv/current"), "state": "link", "src": "app.conf"},
+        {"path": str(tmp_path / "etc/deep/unit.service"), "content": "[Unit]\n", "owner": str(UID)},
+    ]
+    first = run(files=items)
+    assert first["failed"] is False
+    assert first["changed_paths"] == [
+        str(tmp_path / "srv"),
+        str(tmp_path / "srv/app.conf"),
+        str(tmp_path / "srv/current"),
+        str(tmp_path / "etc"),
+        str(tmp_path / "etc/deep"),
+        str(tmp_path / "etc/deep/unit.service"),
+    ]
+    assert (mode_of(tmp_path / "srv"), mode_of(tmp_path / "srv/app.conf")) == (0o750, 0o640)
+    assert (tmp_path / "srv/app.conf").read_text() == "port = 8001\n"
+    assert os.readlink(tmp_path / "srv/current") == "app.conf"
+    assert (mode_of(tmp_path / "etc/deep"), mode_of(tmp_path / "etc/deep/unit.service")) == (
+        0o755,
+        0o644,
+    )
+    again = run(files=items)
+    assert (again["changed"], again["changed_paths"], again["diff"]) == (False, [], [])
+
+
+def test_content_mode_and_link_changes_with_diff(run, tmp_path):
+    tmp_path.chmod(0o755)
+    conf, link = tmp_path / "app.conf", tmp_path / "current"
+    conf.write_text("port = 8001\n")
+    conf.chmod(0o644)
+    link.symlink_to("old.conf")
+    inode, dir_mode = conf.stat().st_ino, mode_of(tmp_path)
+    result = run(
+        files=[
+            {"path": str(conf), "content": "port = 8002\n"},
+            {"path": str(link), "state": "link", "src": "app.conf"},
+            {"path": str(tmp_path), "state": "directory", "mode": "0700"},
+        ]
+    )
+    assert result["changed_paths"] == [str(conf), str(link), str(tmp_path)]
+    assert conf.read_text() == "port = 8002\n"
+    assert conf.stat().st_ino != inode  # replaced by a rename, not rewritten in place
+    assert mode_of(conf) == 0o644  # kept
+    assert os.readlink(link) == "app.conf"
+    assert mode_of(tmp_path) == 0o700
+    assert result["diff"] == [
+        {
+            "before_header": str(conf),
+            "after_header": str(conf),
+            "before": "port = 8001\n",
+            "after": "port = 8002\n",
+        },
+        {
+            "before_header": str(link),
+            "after_header": str(link),
+            "before": {"state": "link", "src": "old.conf"},
+            "after": {"state": "link", "src": "app.conf"},
+        },
+        {
+            "before_header": str(tmp_path),
+            "after_header": str(tmp_path),
+            "before": {"mode": f"{dir_mode:04o}"},
+            "after": {"mode": "0700"},
+        },
+    ]
+
+
+def test_absent_removes_files_and_links_but_not_directories(run, tmp_path):
+    (tmp_path / "default").symlink_to("/nonexistent")
+    (tmp_path / "old.conf").write_text("x")
+    (tmp_path / "dir").mkdir()
+    gone = run(
+        files=[
+            {"path": str(tmp_path / "default"), "state": "absent"},
+            {"path": str(tmp_path / "old.conf"), "state": "absent"},
+            {"path": str(tmp_path / "never"), "state": "absent"},
+        ]
+    )
+    assert gone["changed_paths"] == [str(tmp_path / "default"), str(tmp_path / "old.conf")]
+    assert sorted(os.listdir(tmp_path)) == ["dir"]
+    refused = run(files=[{"path": str(tmp_path / "dir"), "state": "absent"}])
+    assert refused["failed"]
+    assert "is a directory" in refused["msg"]
+    assert (tmp_path / "dir").is_dir()
+
+
+def test_check_mode_changes_nothing_and_says_what_would_change(run, tmp_path):
+    conf = tmp_path / "app.conf"
+    conf.write_text("a\n")
+    conf.chmod(0o600)
+    result = run(
+        check=True,
+        files=[
+            {"path": str(tmp_path / "new/dir"), "state": "directory"},
+            {"path": str(conf), "content": "b\n", "mode": "0644"},
+        ],
+        check_command=[sys.executable, "-c", "raise SystemExit(1)"],
+    )
+    assert (result["failed"], result["changed"]) == (False, True)
+    assert result["changed_paths"] == [str(tmp_path / "new"), str(tmp_path / "new/dir"), str(conf)]
+    assert "check_output" not in result
+    assert sorted(os.listdir(tmp_path)) == ["app.conf"]
+    assert (conf.read_text(), mode_of(conf)) == ("a\n", 0o600)
+
+
+def test_a_failing_check_command_undoes_every_change(run, tmp_path):
+    tmp_path.chmod(0o755)
+    conf, link, old = tmp_path / "app.conf", tmp_path / "current", tmp_path / "old.conf"
+    conf.write_text("good\n")
+    conf.chmod(0o640)
+    link.symlink_to("old.conf")
+    old.write_text("old\n")
+    before = {p.name: (p.read_text() if not p.is_symlink() else None) for p in (conf, old)}
+    result = run(
+        files=[
+            {"path": str(conf), "content": "bad\n", "mode": "0644"},
+            {"path": str(link), "state": "link", "src": "app.conf"},
+            {"path": str(old), "state": "absent"},
+            {"path": str(tmp_path / "new/more.conf"), "content": "more\n"},
+            {"path": str(tmp_path), "state": "directory", "mode": "0700"},
+        ],
+        check_command=[
+            sys.executable,
+            "-c",
+            "print('emerg: unknown directive'); raise SystemExit(1)",
+        ],
+    )
+    assert result["failed"]
+    assert "failed (exit status 1) with the new files: emerg: unknown directive." in result["msg"]
+    assert result["msg"].endswith(
+        f"{conf}, {link}, {old}, {tmp_path / 'new'}, "
+        f"{tmp_path / 'new/more.conf'}, {tmp_path} are as before."
+    )
+    assert result["changed_paths"] == []
+    assert {p.name: p.read_text() for p in (conf, old)} == before
+    assert mode_of(conf) == 0o640
+    assert os.readlink(link) == "old.conf"
+    assert sorted(os.listdir(tmp_path)) == ["app.conf", "current", "old.conf"]
+    assert mode_of(tmp_path) == 0o755
+
+
+def test_a_passing_check_command_keeps_the_changes_and_runs_only_on_change(run, tmp_path):
+    marker = tmp_path / "ran"
+    command = [sys.executable, "-c", f"open({str(marker)!r}, 'a').write('x'); print('ok')"]
+    items = [{"path": str(tmp_path / "a.conf"), "content": "a\n"}]
+    first = run(files=items, check_command=command)
+    assert (first["changed"], first["check_output"]) == (True, "ok")
+    second = run(files=items, check_command=command)
+    assert second["changed"] is False
+    assert marker.read_text() == "x"
+
+
+def test_a_secret_file_shows_no_content_in_the_diff(run, tmp_path):
+    env = tmp_path / "api.env"
+    env.write_text("PASSWORD=old\n")
+    result = run(
+        files=[{"path": str(env), "content": "PASSWORD=new\n", "mode": "0600", "secret": True}]
+    )
+    assert "PASSWORD" not in str(result["diff"])
+    assert (env.read_text(), mode_of(env)) == ("PASSWORD=new\n", 0o600)
+
+
+@pytest.mark.parametrize(
+    ("item", "message"),
+    [
+        ({"path": "rel/x", "content": ""}, "files[0].path: expected an absolute path, got 'rel/x'"),
+        ({"path": "/x"}, "files[0].content: required with state file (/x)"),
+        ({"path": "/x", "state": "link"}, "files[0].src: required with state link (/x)"),
+        (
+            {"path": "/x", "state": "directory", "content": "a"},
+            "files[0].content: only with state file, not directory",
+        ),
+        (
+            {"path": "/x", "state": "link", "src": "/y", "mode": "0644"},
+            "files[0].mode: not with state link",
+        ),
+        (
+            {"path": "/x", "state": "directory", "mode": "rw"},
+            "files[0].mode: expected an octal mode such as '0644', got 'rw'",
+        ),
+        (
+            {"path": "/x", "state": "directory", "owner": "no-such-user-sigma"},
+            "files[0].owner: no such user 'no-such-user-sigma'",
+        ),
+    ],
+)
+def test_bad_items_fail_naming_the_field_before_anything_changes(run, tmp_path, item, message):
+    first = {"path": str(tmp_path / "first"), "state": "directory"}
+    result = run(files=[item, first])
+    assert result["failed"]
+    assert message in result["msg"]
+    assert not (tmp_path / "first").exists()
+
+
+def test_a_path_that_cannot_be_brought_to_its_state_undoes_the_earlier_ones(run, tmp_path):
+    (tmp_path / "conf").mkdir()
+    result = run(
+        files=[
+            {"path": str(tmp_path / "a.conf"), "content": "a\n"},
+            {"path": str(tmp_path / "conf"), "content": "not a directory\n"},
+        ]
+    )
+    assert result["failed"]
+    assert result["msg"] == f"{tmp_path / 'conf'} is a directory, not a file; it is left as it is"
+    assert sorted(os.listdir(tmp_path)) == ["conf"]
