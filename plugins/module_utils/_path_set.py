@@ -10,8 +10,10 @@ import errno
 import grp
 import os
 import pwd
+import shlex
 import stat
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 DEFAULT_MODES = {"file": 0o644, "directory": 0o755}
@@ -78,9 +80,17 @@ def read_bytes(path: str) -> bytes:
         return handle.read()
 
 
-def write_atomic(path: str, data: bytes, mode: int, uid: int = -1, gid: int = -1) -> None:
+def write_atomic(
+    path: str,
+    data: bytes,
+    mode: int,
+    uid: int = -1,
+    gid: int = -1,
+    check: Callable[[str], None] | None = None,
+) -> None:
     """Replace ``path`` with a file holding ``data`` (owner, group and mode set before it is
-    renamed into place): readers see the old or the new."""
+    renamed into place): readers see the old or the new. ``check`` is called with the
+    temporary file's path before the rename, and may raise to keep the old file."""
     directory = os.path.dirname(path)
     fd, temp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
     try:
@@ -90,6 +100,8 @@ def write_atomic(path: str, data: bytes, mode: int, uid: int = -1, gid: int = -1
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        if check is not None:
+            check(temp)
         os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -129,9 +141,15 @@ def link_atomic(path: str, target: str) -> None:
 class PathSet:
     """The items of the module's ``files`` option, applied in order."""
 
-    def __init__(self, items: list[dict[str, Any]], check_mode: bool) -> None:
+    def __init__(
+        self,
+        items: list[dict[str, Any]],
+        check_mode: bool,
+        run: Callable[[list[str]], tuple[int, str, str]] | None = None,
+    ) -> None:
         self.items = items
         self.check_mode = check_mode
+        self.run = run  # runs a validate command: (rc, stdout, stderr)
         self.changed: list[str] = []
         self.diff: list[dict[str, Any]] = []
         self.journal: list[tuple] = []  # how to undo each change, the oldest first
@@ -158,6 +176,11 @@ class PathSet:
                 errors.append(f"{where}.src: required with state link ({item['path']})")
             if state != "link" and item["src"] is not None:
                 errors.append(f"{where}.src: only with state link, not {state}")
+            validate = item.get("validate")
+            if validate is not None and (state != "file" or "%s" not in validate):
+                errors.append(
+                    f"{where}.validate: only with state file, and with %s for the file to check"
+                )
             if state in ("link", "absent") and item["mode"] is not None:
                 errors.append(f"{where}.mode: not with state {state}")
         if errors:
@@ -251,7 +274,7 @@ class PathSet:
         gid = item["_gid"] if item["_gid"] is not None else (keep.st_gid if keep else os.getegid())
         if not self.check_mode:
             self.journal.append(self.undo_entry(path, st, old))
-            write_atomic(path, data, mode, uid, gid)
+            write_atomic(path, data, mode, uid, gid, self.validator(item))
         if item["secret"]:
             text = ("(secret content)\n" if old is not None else "", "(new secret content)\n")
         else:
@@ -295,6 +318,23 @@ class PathSet:
             self.remember(path, st)
             os.unlink(path)
         self.note(path, before, {"state": "absent"})
+
+    def validator(self, item: dict[str, Any]) -> Callable[[str], None] | None:
+        """The check of a new file's content (its validate command), when it has one."""
+        if item.get("validate") is None or self.run is None:
+            return None
+
+        def check(temp: str) -> None:
+            argv = [arg.replace("%s", temp) for arg in shlex.split(item["validate"])]
+            rc, out, err = self.run(argv)
+            if rc != 0:
+                said = " ".join(" ".join(part.split()) for part in (out, err) if part.strip())
+                raise PathSetError(
+                    f"{item['path']} was not written: {argv[0]} rejected the new content "
+                    f"(exit status {rc}): {said.replace(temp, item['path'])[:2000]}"
+                )
+
+        return check
 
     def fix_attributes(self, item: dict[str, Any], st: os.stat_result) -> None:
         """Owner, group and mode of an existing path, where given and different."""

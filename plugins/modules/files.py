@@ -68,6 +68,14 @@ options:
             given, an existing path keeps its mode and a new one gets V(0644) (file) or
             V(0755) (directory).
         type: str
+      validate:
+        description:
+          - A command that checks a new content before it replaces the file, with V(%s)
+            where the path of the new content goes, for example V(/usr/sbin/sshd -t -f %s).
+            When it fails, the file is left as it is and the task fails (earlier changes of
+            the task are undone).
+          - Only with V(state=file); not run in check mode.
+        type: str
       secret:
         description:
           - The content is a secret. The diff says that the file changed, not how.
@@ -164,6 +172,7 @@ def main():
                     "owner": {"type": "str"},
                     "group": {"type": "str"},
                     "mode": {"type": "str"},
+                    "validate": {"type": "str"},
                     "secret": {"type": "bool", "default": False},
                 },
             },
@@ -171,7 +180,11 @@ def main():
         },
         supports_check_mode=True,
     )
-    paths = PathSet(module.params["files"], module.check_mode)
+    paths = PathSet(
+        module.params["files"],
+        module.check_mode,
+        lambda argv: module.run_command(argv, cwd=os.sep),
+    )
     try:
         paths.validate()
         paths.apply()

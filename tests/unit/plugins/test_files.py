@@ -234,3 +234,33 @@ def test_a_path_that_cannot_be_brought_to_its_state_undoes_the_earlier_ones(run,
     assert result["failed"]
     assert result["msg"] == f"{tmp_path / 'conf'} is a directory, not a file; it is left as it is"
     assert sorted(os.listdir(tmp_path)) == ["conf"]
+
+
+def test_validate_checks_the_new_content_before_it_replaces_the_file(run, tmp_path):
+    conf, other = tmp_path / "sshd.conf", tmp_path / "other.conf"
+    conf.write_text("Port 22\n")
+    checker = tmp_path / "check.py"
+    checker.write_text(
+        "import sys\n"
+        "text = open(sys.argv[1]).read()\n"
+        "if 'Bogus' in text:\n"
+        "    print(sys.argv[1] + ': line 1: Bogus is not a keyword'); sys.exit(255)\n"
+    )
+    validate = f"{sys.executable} {checker} %s"
+    good = run(files=[{"path": str(conf), "content": "Port 2222\n", "validate": validate}])
+    assert (good["failed"], conf.read_text()) == (False, "Port 2222\n")
+    bad = run(
+        files=[
+            {"path": str(other), "content": "other\n"},
+            {"path": str(conf), "content": "Bogus yes\n", "validate": validate},
+        ]
+    )
+    assert bad["failed"]
+    assert bad["msg"] == (
+        f"{conf} was not written: {sys.executable} rejected the new content (exit status 255): "
+        f"{conf}: line 1: Bogus is not a keyword"
+    )
+    assert conf.read_text() == "Port 2222\n"
+    assert sorted(os.listdir(tmp_path)) == ["check.py", "sshd.conf"]  # other.conf undone
+    missing = run(files=[{"path": str(conf), "content": "x", "validate": "true"}])
+    assert "files[0].validate: only with state file, and with %s" in missing["msg"]
