@@ -381,13 +381,13 @@ class DeployLock:
         result = {"changed": self.changed, "lock": self.lock or {}, "previous": self.previous or {}}
         if self.entry_diff is None:
             return {**result, "diff": diff}
-        lock_file, ledger_file = (os.path.join(self.dir, name) for name in (LOCK_FILE, LEDGER_FILE))
+        ledger_file = os.path.join(self.dir, LEDGER_FILE)
         entry_diff = {
             **self.entry_diff,
             "before_header": f"{ledger_file} ({self.params['token']})",
             "after_header": f"{ledger_file} ({self.params['token']})",
         }
-        diff.update(before_header=lock_file, after_header=lock_file)
+        diff.update(before_header=self.file, after_header=self.file)
         return {**result, "entry": self.entry, "diff": [diff, entry_diff]}
 
 
