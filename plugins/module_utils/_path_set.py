@@ -168,19 +168,21 @@ class PathSet:
                 errors.append(str(err))
             if not os.path.isabs(item["path"]):
                 errors.append(f"{where}.path: expected an absolute path, got {item['path']!r}")
-            if state == "file" and item["content"] is None:
-                errors.append(f"{where}.content: required with state file ({item['path']})")
             if state != "file" and item["content"] is not None:
                 errors.append(f"{where}.content: only with state file, not {state}")
             if state == "link" and not item["src"]:
                 errors.append(f"{where}.src: required with state link ({item['path']})")
             if state != "link" and item["src"] is not None:
                 errors.append(f"{where}.src: only with state link, not {state}")
+            if state != "link" and item.get("src_must_exist"):
+                errors.append(f"{where}.src_must_exist: only with state link, not {state}")
             validate = item.get("validate")
             if validate is not None and (state != "file" or "%s" not in validate):
                 errors.append(
                     f"{where}.validate: only with state file, and with %s for the file to check"
                 )
+            if validate is not None and item["content"] is None and state == "file":
+                errors.append(f"{where}.validate: only with content to check")
             if state in ("link", "absent") and item["mode"] is not None:
                 errors.append(f"{where}.mode: not with state {state}")
         if errors:
@@ -256,6 +258,12 @@ class PathSet:
     def apply_file(self, item: dict[str, Any]) -> None:
         path = item["path"]
         st = self.current(path, "file")
+        if item["content"] is None:  # an existing file's owner, group and mode only
+            if st is None:
+                raise PathSetError(f"{path} does not exist (an item without content only sets the"
+                                   " owner, group and mode of an existing file)")  # fmt: skip
+            self.fix_attributes(item, st)
+            return
         data = item["content"].encode("utf-8")
         kind = kind_of(st)
         old = read_bytes(path) if kind == "file" else None
@@ -284,6 +292,12 @@ class PathSet:
 
     def apply_link(self, item: dict[str, Any]) -> None:
         path = item["path"]
+        if item.get("src_must_exist"):
+            target = os.path.join(os.path.dirname(path), item["src"])
+            if not os.path.exists(target):
+                raise PathSetError(
+                    f"{path}: the link's target {item['src']} does not exist (src_must_exist)"
+                )
         st = self.current(path, "link")
         kind = kind_of(st)
         if kind == "link" and os.readlink(path) == item["src"]:

@@ -41,8 +41,10 @@ options:
         required: true
       state:
         description:
-          - V(file) (O(files[].content) required), V(directory), V(link) (O(files[].src)
-            required) or V(absent) (a file or link is removed; a directory is refused).
+          - V(file), V(directory), V(link) (O(files[].src) required) or V(absent) (a file or
+            link is removed; a directory is refused).
+          - A V(file) without O(files[].content) must exist already; only its owner, group and
+            mode are set (for a file another program writes, such as a key).
         type: str
         choices: [file, directory, link, absent]
         default: file
@@ -54,6 +56,13 @@ options:
         description:
           - The target of the link, as stored in it.
         type: str
+      src_must_exist:
+        description:
+          - For a link, fail (and undo the task's changes) when O(files[].src) does not exist on
+            the host, for example a time zone that is not in C(/usr/share/zoneinfo). Without
+            it a link to a missing target is made, as C(ln -s) would.
+        type: bool
+        default: false
       owner:
         description:
           - The owner (name or number); unchanged when not given (a new path is root's).
@@ -169,6 +178,7 @@ def main():
                     },
                     "content": {"type": "str"},
                     "src": {"type": "str"},
+                    "src_must_exist": {"type": "bool", "default": False},
                     "owner": {"type": "str"},
                     "group": {"type": "str"},
                     "mode": {"type": "str"},

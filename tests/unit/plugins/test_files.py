@@ -195,7 +195,6 @@ def test_a_secret_file_shows_no_content_in_the_diff(run, tmp_path):
     ("item", "message"),
     [
         ({"path": "rel/x", "content": ""}, "files[0].path: expected an absolute path, got 'rel/x'"),
-        ({"path": "/x"}, "files[0].content: required with state file (/x)"),
         ({"path": "/x", "state": "link"}, "files[0].src: required with state link (/x)"),
         (
             {"path": "/x", "state": "directory", "content": "a"},
@@ -208,6 +207,14 @@ def test_a_secret_file_shows_no_content_in_the_diff(run, tmp_path):
         (
             {"path": "/x", "state": "directory", "mode": "rw"},
             "files[0].mode: expected an octal mode such as '0644', got 'rw'",
+        ),
+        (
+            {"path": "/x", "validate": "/bin/true %s"},
+            "files[0].validate: only with content to check",
+        ),
+        (
+            {"path": "/x", "state": "file", "content": "", "src_must_exist": True},
+            "files[0].src_must_exist: only with state link, not file",
         ),
         (
             {"path": "/x", "state": "directory", "owner": "no-such-user-sigma"},
@@ -234,6 +241,45 @@ def test_a_path_that_cannot_be_brought_to_its_state_undoes_the_earlier_ones(run,
     assert result["failed"]
     assert result["msg"] == f"{tmp_path / 'conf'} is a directory, not a file; it is left as it is"
     assert sorted(os.listdir(tmp_path)) == ["conf"]
+
+
+def test_a_link_whose_target_must_exist_is_refused_and_the_task_undone(run, tmp_path):
+    (tmp_path / "zoneinfo").mkdir()
+    (tmp_path / "zoneinfo/UTC").write_text("TZif")
+    zone, localtime = tmp_path / "timezone", tmp_path / "localtime"
+    items = [
+        {"path": str(zone), "content": "Mars/Olympus\n"},
+        {"path": str(localtime), "state": "link", "src_must_exist": True,
+         "src": str(tmp_path / "zoneinfo/Mars/Olympus")},
+    ]  # fmt: skip
+    refused = run(files=items)
+    assert refused["failed"]
+    assert refused["msg"] == (
+        f"{localtime}: the link's target {tmp_path}/zoneinfo/Mars/Olympus does not exist"
+        " (src_must_exist)"
+    )
+    assert not zone.exists()
+    assert not os.path.lexists(localtime)
+    items[1]["src"] = "zoneinfo/UTC"  # relative to the link's directory
+    made = run(files=items)
+    assert made["changed_paths"] == [str(zone), str(localtime)]
+    assert os.readlink(localtime) == "zoneinfo/UTC"
+
+
+def test_a_file_without_content_gets_its_mode_and_must_exist(run, tmp_path):
+    key, missing = tmp_path / "tls.key", tmp_path / "missing.key"
+    key.write_text("secret")
+    key.chmod(0o644)
+    result = run(files=[{"path": str(key), "mode": "0600"}])
+    assert result["changed_paths"] == [str(key)]
+    assert mode_of(key) == 0o600
+    assert key.read_text() == "secret"
+    again = run(files=[{"path": str(key), "mode": "0600"}])
+    assert again["changed"] is False
+    refused = run(files=[{"path": str(missing), "mode": "0600"}])
+    assert refused["failed"]
+    assert refused["msg"].startswith(f"{missing} does not exist (an item without content")
+    assert not missing.exists()
 
 
 def test_validate_checks_the_new_content_before_it_replaces_the_file(run, tmp_path):
