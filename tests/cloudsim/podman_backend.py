@@ -84,6 +84,14 @@ def _owner_alive(owner: str) -> bool:
     return pid.isdigit() and _process_start(int(pid)) == start
 
 
+def address_taken(exc: Exception) -> bool:
+    """Whether podman refused a static address because another container holds it. The CNI
+    bridge plugin says so in two ways: "already allocated", or (when podman's CNI cache lacks
+    the network) "is not available in range set"."""
+    text = str(exc)
+    return "already allocated" in text or "is not available in range set" in text
+
+
 def mac_for(address: str) -> str:
     """A fixed, locally administered MAC for an address (02:53 and the four address bytes).
 
@@ -299,7 +307,7 @@ class PodmanBackend:
             except HostError as exc:
                 self._release(address)
                 self._remove(container)  # a failed run leaves a created container
-                if "already allocated" not in str(exc):
+                if not address_taken(exc):
                     raise
                 avoid.add(address)
                 if not refreshed:  # learn every address in use, once, then go on
@@ -315,7 +323,7 @@ class PodmanBackend:
         try:
             hostctl.run(["podman", "start", container])
         except HostError as exc:
-            if "already allocated" not in str(exc):
+            if not address_taken(exc):
                 raise
             self._move(machine, container)
         self._forget_neighbour(machine.ipv4)
@@ -337,7 +345,7 @@ class PodmanBackend:
                 hostctl.run(["podman", "start", container])
             except HostError as exc:
                 self._release(address)
-                if "already allocated" not in str(exc):
+                if not address_taken(exc):
                     raise
                 avoid.add(address)
                 hostctl.run(["podman", "network", "disconnect", self.network, container])
