@@ -134,17 +134,14 @@ class Units:
         unit = unit_name(item["name"])
         enabled = self.query("is-enabled", unit)
         active = self.query("is-active", unit)
-        if item["enabled"] is not None:
-            if item["enabled"] and enabled not in ENABLED_ALREADY:
-                self.act("enable", unit)
-                enabled, changed = "enabled", True
-            elif not item["enabled"] and enabled in ("enabled", "enabled-runtime"):
-                self.act("disable", unit)
-                enabled, changed = "disabled", True
-            else:
-                changed = False
-            if changed:
-                self.note(unit)
+        if item["enabled"] and enabled not in ENABLED_ALREADY:
+            self.act("enable", unit)
+            enabled = "enabled"
+            self.note(unit)
+        elif item["enabled"] is False and enabled in ("enabled", "enabled-runtime"):
+            self.act("disable", unit)
+            enabled = "disabled"
+            self.note(unit)
         if item["state"] == "started" and active != "active":
             self.act("start", unit)
             active = "active"
