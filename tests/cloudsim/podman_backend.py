@@ -9,9 +9,10 @@ provisioning waits for it.
 
 Addresses are fixed for a server's life, as a cloud's primary IP is: podman hands out a new
 address on every start, so each server is given a static address (picked from the top of the
-subnet down, away from podman's own allocator, which counts up from the bottom). If another
-container took that address while the server was off, power on moves the server to a free one
-and updates ``Machine.ipv4`` (the vendors report what the Machine says).
+subnet down, while podman's own allocator is kept counting from the bottom: ``podman_ipam``).
+If another container took the address while the server was off all the same, power on moves
+the server to a free one and updates ``Machine.ipv4`` (the vendors report what the Machine
+says, and give their load balancers the new address).
 
 Containers carry the labels of ``tests/hosts/hostctl.py`` (group ``sim``), so
 ``hostctl.py down --all`` removes them, an instance label (``cleanup()`` removes this backend's
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from .backends import Machine
 from .lbproxy import LoadBalancers
+from .podman_ipam import allocator_kept
 
 HOSTCTL_PATH = Path(__file__).resolve().parents[1] / "hosts" / "hostctl.py"
 GROUP = "sim"
@@ -303,7 +305,8 @@ class PodmanBackend:
             for cap in hostctl.CAPS:
                 args += ["--cap-add", cap]
             try:
-                hostctl.run([*args, self.image, "/sbin/init"])
+                with allocator_kept(self.network, address):
+                    hostctl.run([*args, self.image, "/sbin/init"])
             except HostError as exc:
                 self._release(address)
                 self._remove(container)  # a failed run leaves a created container
@@ -321,7 +324,8 @@ class PodmanBackend:
     def _start(self, machine: Machine, container: str) -> None:
         """Start a stopped container; if its address was taken meanwhile, move it."""
         try:
-            hostctl.run(["podman", "start", container])
+            with allocator_kept(self.network, machine.ipv4 or ""):
+                hostctl.run(["podman", "start", container])
         except HostError as exc:
             if not address_taken(exc):
                 raise
@@ -342,7 +346,8 @@ class PodmanBackend:
                  "--mac-address", mac_for(address), self.network, container]
             )  # fmt: skip
             try:
-                hostctl.run(["podman", "start", container])
+                with allocator_kept(self.network, address):
+                    hostctl.run(["podman", "start", container])
             except HostError as exc:
                 self._release(address)
                 if not address_taken(exc):

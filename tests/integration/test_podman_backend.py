@@ -249,9 +249,12 @@ def test_load_balancer_forwards_to_healthy_targets(backend, keys):
         seen = Counter(fetch(address) for _request in range(REQUESTS))
         assert seen == {"lb-target-2": REQUESTS}
 
-        # It comes back: both serve again.
+        # It comes back: both serve again. podman may have given its address to another
+        # container while it was off, so it can come back on a new one; the vendors then hand
+        # the proxy the new address on their next sync, and so does this test.
         backend.power(down, on=True)
         start_web(backend.container_name(down.key))
+        backend.lb_set(lb, services=[(80, 8080)], targets=[m.ipv4 for m in machines])
         wait_health(backend, lb, {m.ipv4: "healthy" for m in machines})
         seen = Counter(fetch(address) for _request in range(REQUESTS))
         assert set(seen) == {"lb-target-1", "lb-target-2"}, seen
