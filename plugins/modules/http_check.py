@@ -72,6 +72,20 @@ options:
       - Whether to verify the TLS certificate of C(https://) URLs.
     type: bool
     default: true
+  wait:
+    description:
+      - Seconds to keep running the checks that failed, every O(interval) seconds, until all
+        pass; the module fails with the last answers when the time is up.
+      - V(0) runs each check once.
+      - One module call that polls on the host reacts sooner and costs less than a task
+        retried with C(until), C(retries) and C(delay).
+    type: float
+    default: 0
+  interval:
+    description:
+      - Seconds between two rounds of the failed checks when O(wait) is set. Must be positive.
+    type: float
+    default: 0.25
 attributes:
   check_mode:
     support: full
@@ -100,16 +114,13 @@ EXAMPLES = r"""
         status: 308
     timeout: 5
 
-- name: Wait until the API answers (retry the whole list)
+- name: Wait up to 30 seconds until the API answers
   sigma.deploy.http_check:
     checks:
       - url: http://127.0.0.1:8001/healthz
         contains: '"status":"ok"'
     timeout: 2
-  register: health
-  until: health is succeeded
-  retries: 30
-  delay: 1
+    wait: 30
 
 - name: Wait until nginx serves the new release
   sigma.deploy.http_check:
@@ -164,8 +175,11 @@ checks:
       type: str
     elapsed_ms:
       description: Milliseconds the check took, from sending the request until its body was read
-        (or the error).
+        (or the error); its last attempt when O(wait) is set.
       type: float
+    attempts:
+      description: How many times the check ran (more than once only with O(wait)).
+      type: int
 """
 
 import http.client
@@ -184,13 +198,19 @@ class HttpCheckError(Exception):
     """An option is wrong."""
 
 
-def validate(checks: list[dict], timeout: float) -> list[dict]:
+def validate(
+    checks: list[dict], timeout: float, wait: float = 0, interval: float = 0.25
+) -> list[dict]:
     """The checks with their names filled in; HttpCheckError naming every wrong field."""
     errors = []
     if not checks:
         errors.append("checks: expected at least one check, got an empty list")
     if timeout <= 0:
         errors.append(f"timeout: expected a positive number of seconds, got {timeout:g}")
+    if wait < 0:
+        errors.append(f"wait: expected 0 or a positive number of seconds, got {wait:g}")
+    if interval <= 0:
+        errors.append(f"interval: expected a positive number of seconds, got {interval:g}")
     for index, check in enumerate(checks):
         parts = urlsplit(check["url"])
         if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
@@ -283,6 +303,29 @@ def body_mismatch(check: dict, body: str) -> str:
     return "body " + "; ".join(wrong) if wrong else ""
 
 
+def run_checks(
+    checks: list[dict],
+    timeout: float,
+    validate_certs: bool,
+    wait: float = 0,
+    interval: float = 0.25,
+) -> list[dict]:
+    """Every check's result; with ``wait``, the failed ones run again every ``interval``
+    seconds until all pass or ``wait`` seconds have gone by."""
+    deadline = time.monotonic() + wait
+    results: list[dict] = [
+        {"name": check["name"], "passed": False, "attempts": 0} for check in checks
+    ]
+    while True:
+        for index, check in enumerate(checks):
+            if not results[index]["passed"]:
+                attempts = results[index]["attempts"] + 1
+                results[index] = dict(run_check(check, timeout, validate_certs), attempts=attempts)
+        if all(result["passed"] for result in results) or time.monotonic() + interval > deadline:
+            return results
+        time.sleep(interval)
+
+
 def failure_message(results: list[dict]) -> str | None:
     """None when every check passed, else which failed and why."""
     failed = [result for result in results if not result["passed"]]
@@ -309,15 +352,19 @@ def main() -> None:
             },
             "timeout": {"type": "float", "default": 10},
             "validate_certs": {"type": "bool", "default": True},
+            "wait": {"type": "float", "default": 0},
+            "interval": {"type": "float", "default": 0.25},
         },
         supports_check_mode=True,
     )
     params = module.params
     try:
-        checks = validate(params["checks"], params["timeout"])
+        checks = validate(params["checks"], params["timeout"], params["wait"], params["interval"])
     except HttpCheckError as err:
         module.fail_json(msg=str(err))
-    results = [run_check(check, params["timeout"], params["validate_certs"]) for check in checks]
+    results = run_checks(
+        checks, params["timeout"], params["validate_certs"], params["wait"], params["interval"]
+    )
     message = failure_message(results)
     if message:
         module.fail_json(msg=message, changed=False, checks=results)

@@ -22,6 +22,9 @@ class Handler(BaseHTTPRequestHandler):
             return  # closes the connection without an answer
         if self.path == "/slow":
             time.sleep(SLOW)
+        if self.path == "/flaky":  # 503 twice, then 200
+            self.server.flaky += 1
+            self.path = "/ok" if self.server.flaky > 2 else "/down"
         status, body, headers = {
             "/ok": (200, b"status: ok\n", {}),
             "/down": (503, b"maintenance\n", {}),
@@ -62,6 +65,7 @@ def server():
 @pytest.fixture
 def base(server):
     server.paths.clear()
+    server.flaky = 0
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
@@ -89,8 +93,11 @@ def run(run, monkeypatch):
 
 
 def outcome(result):
-    """Each check's result without its timing."""
-    return [{k: v for k, v in check.items() if k != "elapsed_ms"} for check in result["checks"]]
+    """Each check's result without its timing and attempts."""
+    return [
+        {k: v for k, v in check.items() if k not in ("elapsed_ms", "attempts")}
+        for check in result["checks"]
+    ]
 
 
 def test_passing_checks(run, base, server):
@@ -112,7 +119,33 @@ def test_passing_checks(run, base, server):
         },
     ]
     assert all(0 <= check["elapsed_ms"] < 1000 for check in result["checks"])
+    assert [check["attempts"] for check in result["checks"]] == [1, 1]
     assert server.paths == ["/ok", "/down"]
+
+
+def test_wait_runs_the_failed_checks_again_until_they_pass(run, base, server):
+    began = time.monotonic()
+    result = run(checks=[{"url": f"{base}/ok"}, {"url": f"{base}/flaky"}], wait=10, interval=0.05)
+    assert (result["failed"], result["changed"]) == (False, False)
+    assert [(c["passed"], c["attempts"]) for c in result["checks"]] == [(True, 1), (True, 3)]
+    assert server.paths == ["/ok", "/flaky", "/flaky", "/flaky"]  # a passed check runs once
+    assert time.monotonic() - began < 5
+
+
+def test_wait_gives_up_when_the_time_is_up(run, base, server):
+    began = time.monotonic()
+    result = run(checks=[{"url": f"{base}/down"}], wait=0.5, interval=0.1)
+    took = time.monotonic() - began
+    assert result["failed"]
+    assert result["msg"] == f"1 of 1 checks failed: {base}/down (status 503, expected 200)"
+    assert 3 <= result["checks"][0]["attempts"] == len(server.paths) <= 7
+    assert 0.4 <= took < 3
+
+
+def test_without_wait_a_failed_check_runs_once(run, base, server):
+    result = run(checks=[{"url": f"{base}/flaky"}])
+    assert result["failed"]
+    assert (result["checks"][0]["attempts"], server.paths) == (1, ["/flaky"])
 
 
 def test_check_mode_runs_the_checks_too(run, base, server):
@@ -271,6 +304,14 @@ def test_a_connection_closed_without_an_answer(run, base):
         (
             {"checks": [{"url": "http://127.0.0.1/"}], "timeout": 0},
             "timeout: expected a positive number of seconds, got 0",
+        ),
+        (
+            {"checks": [{"url": "http://127.0.0.1/"}], "wait": -1},
+            "wait: expected 0 or a positive number of seconds, got -1",
+        ),
+        (
+            {"checks": [{"url": "http://127.0.0.1/"}], "wait": 5, "interval": 0},
+            "interval: expected a positive number of seconds, got 0",
         ),
         (
             {"checks": [{"url": "file:///etc/passwd", "status": 99}]},
