@@ -91,10 +91,6 @@ cache_timeout: 300
 
 from typing import ClassVar
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
-    DigitalOceanClient,
-)
 from ansible_collections.sigma.deploy.plugins.plugin_utils._inventory import ProviderInventory
 
 
@@ -148,6 +144,14 @@ class InventoryModule(ProviderInventory):
         )
 
     def fetch(self):
+        # Imported here, not when Ansible loads the plugin: every playbook run loads the
+        # enabled inventory plugins, and the API client brings in requests (a tenth of a
+        # second) that only a run with a digitalocean inventory source needs.
+        from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
+        from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+            DigitalOceanClient,
+        )
+
         client = DigitalOceanClient(
             self.get_option("api_endpoint"),
             self.token(),

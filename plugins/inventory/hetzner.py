@@ -88,8 +88,6 @@ cache_timeout: 300
 
 from typing import ClassVar
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import HetznerClient
 from ansible_collections.sigma.deploy.plugins.plugin_utils._inventory import ProviderInventory
 
 
@@ -141,6 +139,12 @@ class InventoryModule(ProviderInventory):
         return super().verify_file(path) and path.endswith(("hetzner.yml", "hetzner.yaml"))
 
     def fetch(self):
+        # Imported here, not when Ansible loads the plugin: every playbook run loads the
+        # enabled inventory plugins, and the API client brings in requests (a tenth of a
+        # second) that only a run with a hetzner inventory source needs.
+        from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
+        from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import HetznerClient
+
         client = HetznerClient(
             self.get_option("api_endpoint"),
             self.token(),
