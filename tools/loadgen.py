@@ -49,6 +49,7 @@ from typing import Any
 DEFAULT_SUBNET = "10.89.213.0/24"
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 MAX_FAILURES = 50
+SUMMARY_FAILURES = 5  # of those, named in summary()
 MAX_BODY = 1 << 20
 USER_AGENT = "sigma-loadgen/1"
 
@@ -226,10 +227,20 @@ class Report:
         p95 = "-" if self.p95_ms is None else f"{self.p95_ms:.0f}"
         ordered = sorted(self.releases.items(), key=lambda item: item[1].first_seen)
         releases = ", ".join(f"{rid} ({seen.count})" for rid, seen in ordered) or "none"
-        return (
+        peak = "-" if self.max_ms is None else f"{self.max_ms:.0f}"
+        text = (
             f"sent {self.sent}, failed {self.failed} (resent {self.resent}), "
-            f"{self.rate:.1f} req/s over {self.seconds:.1f} s, p95 {p95} ms, releases: {releases}"
+            f"{self.rate:.1f} req/s over {self.seconds:.1f} s, p95 {p95} ms, max {peak} ms, "
+            f"releases: {releases}"
         )
+        if self.failures:
+            shown = "; ".join(
+                f"+{f.time - self.started:.1f} s {f.path} {f.error}"
+                for f in self.failures[:SUMMARY_FAILURES]
+            )
+            more = len(self.failures) - SUMMARY_FAILURES
+            text += f"; failures: {shown}" + (f"; {more} more kept" if more > 0 else "")
+        return text
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "rate": self.rate, "summary": self.summary()}

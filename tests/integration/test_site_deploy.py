@@ -202,6 +202,8 @@ def test_blue_green_moves_every_host_without_a_failed_request(stack):
     new = stack.variant("same")
     run, report = deploy_under_load(stack, new, "blue_green")
     assert run.returncode == 0, output(run)
+    # The next tests start from the release deployed, whatever is found wrong below.
+    stack.previous, stack.current = stack.current, release_id(new)
     assert report.sent > 50, report.summary()
     assert report.failed == 0, report.summary()
     stack.assert_everywhere(release_id(new))
@@ -212,11 +214,10 @@ def test_blue_green_moves_every_host_without_a_failed_request(stack):
     assert set(final.releases) == {release_id(new)}, final.summary()
     entry = stack.ledger()[-1]
     assert (entry["result"], entry["release_id"], entry["previous_release_id"]) == (
-        "succeeded", release_id(new), stack.current,
+        "succeeded", release_id(new), stack.previous,
     )  # fmt: skip
     assert entry["artifacts"] == json.loads((new / "manifest.json").read_text())["files"]
     assert "it-3: succeeded, serves" in run.stdout, output(run)
-    stack.previous, stack.current = stack.current, release_id(new)
 
 
 def test_a_release_that_fails_its_health_check_never_takes_traffic(stack):
@@ -279,8 +280,9 @@ def test_rolling_deploy_through_a_provider_load_balancer_and_a_second_deploy_ref
     assert second.returncode != 0
     assert "is held by" in second.stdout, output(second)
     assert "since" in second.stdout, output(second)
-    assert refused_after < 60
     assert first.run.returncode == 0, output(first.run)
+    stack.previous, stack.current = stack.current, release_id(new)
+    assert refused_after < 60
     assert first.report.failed == 0, first.report.summary()
     stack.assert_everywhere(release_id(new))
     # One host out at a time, in order, and all of them back at the end.
@@ -289,7 +291,6 @@ def test_rolling_deploy_through_a_provider_load_balancer_and_a_second_deploy_ref
     for host in APP_HOSTS:
         expected += [everyone - {host}, everyone]
     assert seen == expected, seen
-    stack.previous, stack.current = stack.current, release_id(new)
 
 
 def test_rollback_returns_to_the_previous_release_without_a_failed_request(stack):
@@ -301,24 +302,24 @@ def test_rollback_returns_to_the_previous_release_without_a_failed_request(stack
     finally:
         report = load.stop()
     assert run.returncode == 0, output(run)
+    stack.previous, stack.current = stack.current, stack.previous
     assert report.failed == 0, report.summary()
-    stack.assert_everywhere(stack.previous)
+    stack.assert_everywhere(stack.current)
     entry = stack.ledger()[-1]
     assert (entry["kind"], entry["result"], entry["release_id"]) == (
-        "rollback", "succeeded", stack.previous,
+        "rollback", "succeeded", stack.current,
     )  # fmt: skip
-    stack.previous, stack.current = stack.current, stack.previous
 
 
 def test_canary_moves_traffic_step_by_step(stack):
     new = stack.variant("same")
     run, report = deploy_under_load(stack, new, "canary", *CANARY_VARS)
     assert run.returncode == 0, output(run)
+    stack.previous, stack.current = stack.current, release_id(new)
     assert report.failed == 0, report.summary()
     assert "Canary step 1 (25 %)" in run.stdout, output(run)
     assert "Canary step 2 (50 %)" in run.stdout, output(run)
-    stack.assert_everywhere(release_id(new))
-    stack.previous, stack.current = stack.current, release_id(new)
+    stack.assert_everywhere(stack.current)
 
 
 def test_canary_of_a_release_answering_5xx_fails_its_first_step(stack):
@@ -355,8 +356,8 @@ def test_a_host_that_dies_mid_roll_stops_it_and_a_rerun_converges(stack):
     # The re-run also stops the old slots 3 s after each switch (not at the next deploy).
     rerun = stack.deploy(new, "rolling", "-e", "app_deploy_keep_warm_seconds=3")
     assert rerun.returncode == 0, output(rerun)
-    stack.assert_everywhere(release_id(new))
     stack.previous, stack.current = stack.current, release_id(new)
+    stack.assert_everywhere(stack.current)
     time.sleep(10)
     for host in APP_HOSTS:
         slots = stack.exec(host, "systemctl is-active notes-api@blue notes-api@green", check=False)

@@ -295,12 +295,25 @@ def make_report(**changes) -> loadgen.Report:
 
 def test_summary_is_one_line_with_the_numbers():
     assert make_report().summary() == (
-        "sent 1200, failed 0 (resent 2), 20.0 req/s over 60.0 s, p95 12 ms, "
+        "sent 1200, failed 0 (resent 2), 20.0 req/s over 60.0 s, p95 12 ms, max 30 ms, "
         "releases: A (600), B (600)"
     )
-    assert make_report(releases={}, p95_ms=None, sent=0, seconds=0.0, resent=0).summary() == (
-        "sent 0, failed 0 (resent 0), 0.0 req/s over 0.0 s, p95 - ms, releases: none"
+    empty = make_report(releases={}, p95_ms=None, max_ms=None, sent=0, seconds=0.0, resent=0)
+    assert empty.summary() == (
+        "sent 0, failed 0 (resent 0), 0.0 req/s over 0.0 s, p95 - ms, max - ms, releases: none"
     )
+
+
+def test_summary_names_the_first_failures_with_their_time_and_error():
+    failures = [loadgen.Failure(1000.0 + n, "/", 502, "HTTP 502") for n in range(7)]
+    failures[0] = loadgen.Failure(1012.34, "/version", None, "TimeoutError: timed out")
+    text = make_report(failed=7, failures=failures).summary()
+    assert text.endswith(
+        "releases: A (600), B (600); failures: +12.3 s /version TimeoutError: timed out; "
+        "+1.0 s / HTTP 502; +2.0 s / HTTP 502; +3.0 s / HTTP 502; +4.0 s / HTTP 502; 2 more kept"
+    )
+    one = make_report(failed=1, failures=failures[:1]).summary()
+    assert one.endswith("; failures: +12.3 s /version TimeoutError: timed out")
 
 
 def test_cutover_is_the_overlap_clipped_at_zero():

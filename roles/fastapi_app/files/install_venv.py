@@ -5,8 +5,11 @@
 # pip into every release, seconds of CPU per deploy. The host's pip wheel (Debian's
 # python3-pip-whl, which python3-venv depends on) is unpacked and byte-compiled once under
 # PIP_CACHE/<wheel name>, and runs from there (PYTHONPATH) with the venv's python, so that
-# it installs into the venv. The installed files are then byte-compiled with one process per
-# CPU rather than one file after the other by pip.
+# it installs into the venv. The installed files are then byte-compiled by one process per
+# CPU but one (at least one) rather than one file after the other by pip.
+#
+# The host serves the current release meanwhile: all of this runs at nice 10 and leaves a CPU
+# free, so that requests are not kept waiting behind the build of the next release.
 import compileall
 import glob
 import os
@@ -17,6 +20,7 @@ import venv
 import zipfile
 
 WHEELS = "/usr/share/python-wheels/pip-*.whl"
+NICE = 10
 
 
 def unpacked_pip(cache: str) -> str:
@@ -42,6 +46,7 @@ def unpacked_pip(cache: str) -> str:
 
 def main() -> None:
     env, cache, *install = sys.argv[1:]
+    os.nice(NICE)
     pip = unpacked_pip(cache)
     python = os.path.join(env, "bin", "python")
     if not os.path.exists(python):
@@ -55,7 +60,8 @@ def main() -> None:
     if done.returncode != 0:
         sys.exit(f"pip install failed (rc {done.returncode})")
     # As pip does, a file that does not compile (one for another Python) is left as it is.
-    compile_all = [python, "-m", "compileall", "-qq", "-j", "0", os.path.join(env, "lib")]
+    workers = str(max(1, (os.cpu_count() or 1) - 1))
+    compile_all = [python, "-m", "compileall", "-qq", "-j", workers, os.path.join(env, "lib")]
     subprocess.run(compile_all, check=False)
 
 
