@@ -198,8 +198,16 @@ class HttpCheckError(Exception):
     """An option is wrong."""
 
 
+# Defaults of the options wait and interval, also of the functions below.
+DEFAULT_WAIT = 0
+DEFAULT_INTERVAL = 0.25
+
+
 def validate(
-    checks: list[dict], timeout: float, wait: float = 0, interval: float = 0.25
+    checks: list[dict],
+    timeout: float,
+    wait: float = DEFAULT_WAIT,
+    interval: float = DEFAULT_INTERVAL,
 ) -> list[dict]:
     """The checks with their names filled in; HttpCheckError naming every wrong field."""
     errors = []
@@ -307,8 +315,8 @@ def run_checks(
     checks: list[dict],
     timeout: float,
     validate_certs: bool,
-    wait: float = 0,
-    interval: float = 0.25,
+    wait: float = DEFAULT_WAIT,
+    interval: float = DEFAULT_INTERVAL,
 ) -> list[dict]:
     """Every check's result; with ``wait``, the failed ones run again every ``interval``
     seconds until all pass or ``wait`` seconds have gone by."""
@@ -352,8 +360,8 @@ def main() -> None:
             },
             "timeout": {"type": "float", "default": 10},
             "validate_certs": {"type": "bool", "default": True},
-            "wait": {"type": "float", "default": 0},
-            "interval": {"type": "float", "default": 0.25},
+            "wait": {"type": "float", "default": DEFAULT_WAIT},
+            "interval": {"type": "float", "default": DEFAULT_INTERVAL},
         },
         supports_check_mode=True,
     )

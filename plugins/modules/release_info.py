@@ -118,6 +118,12 @@ slots:
         web_active:
           description: Whether C(<app>-web@<slot>.service) is active (null without systemctl).
           type: bool
+        retire_pending:
+          description:
+            - Whether the timer C(<app>-retire-<slot>.timer), which stops the slot later, is
+              waiting (sigma.deploy.app_deploy's C(app_deploy_keep_warm_seconds)); null without
+              systemctl.
+          type: bool
     green:
       description: The green slot, fields as for C(blue).
       type: dict
@@ -127,11 +133,13 @@ slots:
       installed: true
       api_active: true
       web_active: true
+      retire_pending: false
     green:
       release_id: 20261120T101500Z-0f9e8d7c6b5a
       installed: true
       api_active: false
       web_active: false
+      retire_pending: false
 active_slot:
   description: The slot nginx sends the traffic to (host mode); null when unknown.
   returned: always
@@ -263,7 +271,9 @@ class ReleaseInfo:
 
     # --- what the host serves ------------------------------------------------------------------
     def served(self):
-        slots = {slot: self.slot(slot) for slot in SLOTS}
+        units = [unit for slot in SLOTS for unit in self.slot_units(slot).values()]
+        active_units = self.units_active(units)
+        slots = {slot: self.slot(slot, active_units) for slot in SLOTS}
         upstreams = self.params["nginx_upstreams"] or (
             f"/etc/nginx/sigma/{self.app}-upstreams.conf"
         )
@@ -280,21 +290,34 @@ class ReleaseInfo:
             "release_manifest": self.manifest(self.params["release_id"]),
         }
 
-    def slot(self, slot):
+    def slot_units(self, slot):
+        """The slot's result fields that say whether a systemd unit is active, and the units."""
+        return {
+            "api_active": f"{self.app}-api@{slot}.service",
+            "web_active": f"{self.app}-web@{slot}.service",
+            "retire_pending": f"{self.app}-retire-{slot}.timer",
+        }
+
+    def slot(self, slot, active_units):
         link = os.path.join(self.app_root, "slots", slot)
         target = os.readlink(link) if os.path.islink(link) else None
         return {
             "release_id": release_of_target(target),
             "installed": os.path.exists(os.path.join(link, "api", ".installed")),
-            "api_active": self.unit_active(f"{self.app}-api@{slot}.service"),
-            "web_active": self.unit_active(f"{self.app}-web@{slot}.service"),
+            **{field: active_units[unit] for field, unit in self.slot_units(slot).items()},
         }
 
-    def unit_active(self, unit):
+    def units_active(self, units):
+        """{unit: whether it is active}, in one systemctl call; None each without systemctl."""
         if not self.systemctl:
-            return None
-        _rc, out, _err = self.module.run_command([self.systemctl, "is-active", unit])
-        return out.strip() == "active"
+            return dict.fromkeys(units)
+        _rc, out, _err = self.module.run_command([self.systemctl, "is-active", *units])
+        states = out.splitlines()
+        if len(states) != len(units):  # not one answer a unit: ask one unit at a time
+            states = [
+                self.module.run_command([self.systemctl, "is-active", unit])[1] for unit in units
+            ]
+        return {unit: states[i].strip() == "active" for i, unit in enumerate(units)}
 
     def releases(self):
         root = os.path.join(self.app_root, "releases")

@@ -265,6 +265,8 @@ def test_rolling_deploy_through_a_provider_load_balancer_and_a_second_deploy_ref
     provider = [
         "-e", '{"deploy_serial": [1]}', "-e", "app_deploy_lb_provider=hetzner",
         "-e", "app_deploy_lb_name=notes-lb", "-e", "app_deploy_lb_drain_seconds=1",
+        # The old slots stop in 5 minutes: the rollback below cancels that.
+        "-e", "app_deploy_keep_warm_seconds=300",
     ]  # fmt: skip
     env = play_env(HETZNER, sim, mitogen_env())
     watch = Watch(targets)
@@ -291,6 +293,13 @@ def test_rolling_deploy_through_a_provider_load_balancer_and_a_second_deploy_ref
     for host in APP_HOSTS:
         expected += [everyone - {host}, everyone]
     assert seen == expected, seen
+    assert retire_timers(stack) == {host: ["active", "inactive"] for host in APP_HOSTS}
+
+
+def retire_timers(stack: Stack) -> dict[str, list[str]]:
+    """Per app host, whether a timer to stop a slot waits, sorted (active before inactive)."""
+    command = "systemctl is-active notes-retire-blue.timer notes-retire-green.timer"
+    return {host: sorted(stack.exec(host, command, check=False).split()) for host in APP_HOSTS}
 
 
 def test_rollback_returns_to_the_previous_release_without_a_failed_request(stack):
@@ -309,6 +318,8 @@ def test_rollback_returns_to_the_previous_release_without_a_failed_request(stack
     assert (entry["kind"], entry["result"], entry["release_id"]) == (
         "rollback", "succeeded", stack.current,
     )  # fmt: skip
+    # The timers the rolling deploy left to stop these slots are gone.
+    assert retire_timers(stack) == {host: ["inactive", "inactive"] for host in APP_HOSTS}
 
 
 def test_canary_moves_traffic_step_by_step(stack):

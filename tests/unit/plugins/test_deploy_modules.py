@@ -441,8 +441,8 @@ def host(tmp_path, monkeypatch):
 
     def run_command(unused_self, argv, **unused_kwargs):
         calls.append(argv)
-        active = argv[-1].endswith("@blue.service")
-        return (0, "active\n", "") if active else (3, "inactive\n", "")
+        states = ["active" if unit.endswith("@blue.service") else "inactive" for unit in argv[2:]]
+        return (0 if "active" in states else 3), "".join(f"{state}\n" for state in states), ""
 
     monkeypatch.setattr(AnsibleModule, "get_bin_path", lambda unused_self, name, **kw: "/x/" + name)
     monkeypatch.setattr(AnsibleModule, "run_command", run_command)
@@ -463,8 +463,20 @@ def test_info_reports_slots_traffic_and_releases(run, host):
     result = info(run, host, check=True)
     assert result["changed"] is False
     assert result["slots"] == {
-        "blue": {"release_id": "r2", "installed": True, "api_active": True, "web_active": True},
-        "green": {"release_id": "r1", "installed": False, "api_active": False, "web_active": False},
+        "blue": {
+            "release_id": "r2",
+            "installed": True,
+            "api_active": True,
+            "web_active": True,
+            "retire_pending": False,
+        },
+        "green": {
+            "release_id": "r1",
+            "installed": False,
+            "api_active": False,
+            "web_active": False,
+            "retire_pending": False,
+        },
     }
     assert (result["active_slot"], result["canary_weight"]) == ("blue", 0)
     assert result["nginx_state"] == {"mode": "host", "active_slot": "blue", "canary_weight": 0}
@@ -472,10 +484,38 @@ def test_info_reports_slots_traffic_and_releases(run, host):
     assert result["releases"] == ["r1", "r2"]
     assert (result["ledger_found"], result["ledger"], result["lock"]) == (False, [], None)
     assert (result["current"], result["previous"], result["lock_expired"]) == (None, None, None)
-    assert host["calls"][:2] == [
-        ["/x/systemctl", "is-active", "notes-api@blue.service"],
-        ["/x/systemctl", "is-active", "notes-web@blue.service"],
-    ]
+    assert host["calls"] == [
+        [
+            "/x/systemctl", "is-active",
+            "notes-api@blue.service", "notes-web@blue.service", "notes-retire-blue.timer",
+            "notes-api@green.service", "notes-web@green.service", "notes-retire-green.timer",
+        ]
+    ]  # fmt: skip
+
+
+def test_info_says_which_slot_a_timer_will_stop(run, host, monkeypatch):
+    def run_command(unused_self, argv, **unused_kwargs):
+        return 0, "".join("active\n" if "retire-green" in u else "inactive\n" for u in argv[2:]), ""
+
+    monkeypatch.setattr(AnsibleModule, "run_command", run_command)
+    result = info(run, host)
+    assert [result["slots"][slot]["retire_pending"] for slot in ("blue", "green")] == [False, True]
+
+
+def test_info_asks_unit_by_unit_when_systemctl_answers_out_of_step(run, host, monkeypatch):
+    calls = []
+
+    def run_command(unused_self, argv, **unused_kwargs):
+        calls.append(argv)
+        if len(argv) > 3:
+            return 1, "active\n", ""  # one line for six units
+        return 0, "active\n" if argv[2] == "notes-web@green.service" else "inactive\n", ""
+
+    monkeypatch.setattr(AnsibleModule, "run_command", run_command)
+    result = info(run, host)
+    assert len(calls) == 7
+    assert [result["slots"]["green"][k] for k in ("api_active", "web_active")] == [False, True]
+    assert result["slots"]["blue"]["api_active"] is False
 
 
 def test_info_without_systemctl_slots_or_nginx(run, host, tmp_path, monkeypatch):
@@ -486,6 +526,7 @@ def test_info_without_systemctl_slots_or_nginx(run, host, tmp_path, monkeypatch)
         "installed": False,
         "api_active": None,
         "web_active": None,
+        "retire_pending": None,
     }
     assert (result["active_slot"], result["canary_weight"], result["nginx_state"]) == (
         None,
