@@ -34,6 +34,16 @@ options:
     type: list
     elements: str
     required: true
+  list_installed:
+    description:
+      - Also list every package that dpkg lists as plainly installed
+        (RV(deb_packages.all_installed)), so that later questions about other packages can be
+        answered on the controller with the P(sigma.deploy.deb_packages_split#filter) filter
+        instead of another call.
+      - The role C(sigma.deploy.server_base) does so and keeps the result in
+        C(server_base_deb_packages), for the collection's roles that follow in the same run.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -85,65 +95,33 @@ deb_packages:
       description: The host's dpkg architecture; null without C(dpkg).
       type: str
       sample: amd64
+    all_installed:
+      description:
+        - Every package dpkg lists as plainly installed, as C(name:architecture), sorted;
+          null without C(dpkg-query).
+      returned: when O(list_installed=true)
+      type: list
+      elements: str
+      sample: ["nginx:amd64", "tzdata:all"]
   sample:
     installed: [nginx, openssl]
     pending: [procps]
     architecture: amd64
 """
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
 
-# Debian policy 5.6.1: a package name, optionally with the architecture qualifier dpkg accepts.
-PLAIN_SPEC = re.compile(r"^(?P<name>[a-z0-9][a-z0-9+.-]+)(?::(?P<arch>[a-z0-9-]+))?$")
-# ${db:Status-Abbrev}: wanted state, current state, error flag. Installed, wanted installed
-# (or held there), no reinstallation required.
-INSTALLED = ("ii ", "hi ")
-QUERY_FORMAT = "${Package}\t${Architecture}\t${db:Status-Abbrev}\n"
+from ansible_collections.sigma.deploy.plugins.module_utils._deb_packages import (
+    QUERY_FORMAT,
+    installed_packages,
+    parse_status,
+    query_names,
+    split_specs,
+)
 
 
 class DebPackagesError(Exception):
     """A failure with a message meant for the user."""
-
-
-def plain_spec(spec):
-    """(name, arch or None) of a bare package name, else None (a pin, a pattern, a file)."""
-    match = PLAIN_SPEC.match(spec)
-    return (match["name"], match["arch"]) if match else None
-
-
-def query_names(specs):
-    """The package names dpkg-query is asked about, once each, in the given order."""
-    plain = (plain_spec(spec) for spec in specs)
-    return list(dict.fromkeys(found[0] for found in plain if found))
-
-
-def parse_status(text):
-    """dpkg-query's lines (QUERY_FORMAT) as {(name, arch): status abbreviation}."""
-    status = {}
-    for line in text.splitlines():
-        fields = line.split("\t")
-        if len(fields) == 3:
-            status[(fields[0], fields[1])] = fields[2]
-    return status
-
-
-def is_installed(spec, status, native_arch):
-    found = plain_spec(spec)
-    if not found:
-        return False
-    name, arch = found
-    arches = (arch,) if arch else (native_arch, "all")
-    return any(status.get((name, each)) in INSTALLED for each in arches)
-
-
-def split_specs(specs, status, native_arch):
-    """The deb_packages result: the specs that are plainly installed, and the pending ones."""
-    unique = list(dict.fromkeys(specs))
-    installed = [spec for spec in unique if is_installed(spec, status, native_arch)]
-    pending = [spec for spec in unique if spec not in installed]
-    return {"installed": installed, "pending": pending, "architecture": native_arch}
 
 
 class DebPackagesInfo:
@@ -154,11 +132,17 @@ class DebPackagesInfo:
         self.dpkg = module.get_bin_path("dpkg")
         self.dpkg_query = module.get_bin_path("dpkg-query")
 
-    def run(self, specs):
+    def run(self, specs, list_installed=False):
         names = query_names(specs)
-        if not (self.dpkg and self.dpkg_query and names):
-            return split_specs(specs, {}, self.architecture())
-        return split_specs(specs, self.status(names), self.architecture())
+        if not (self.dpkg and self.dpkg_query and (names or list_installed)):
+            status = {}
+        else:
+            # Without names, dpkg-query lists every package it knows of.
+            status = self.status([] if list_installed else names)
+        result = split_specs(specs, status, self.architecture())
+        if list_installed:
+            result["all_installed"] = installed_packages(status) if self.dpkg_query else None
+        return result
 
     def architecture(self):
         if not self.dpkg:
@@ -171,7 +155,12 @@ class DebPackagesInfo:
     def status(self, names):
         # rc 1: some name is unknown to dpkg (it says so on stderr); those are pending.
         rc, out, err = self.module.run_command(
-            [self.dpkg_query, "--show", f"--showformat={QUERY_FORMAT}", "--", *names]
+            [
+                self.dpkg_query,
+                "--show",
+                f"--showformat={QUERY_FORMAT}",
+                *(["--", *names] if names else []),
+            ]
         )
         if rc not in (0, 1):
             raise DebPackagesError(f"dpkg-query failed (rc {rc}): {err.strip()}")
@@ -180,11 +169,16 @@ class DebPackagesInfo:
 
 def main():
     module = AnsibleModule(
-        argument_spec={"name": {"type": "list", "elements": "str", "required": True}},
+        argument_spec={
+            "name": {"type": "list", "elements": "str", "required": True},
+            "list_installed": {"type": "bool", "default": False},
+        },
         supports_check_mode=True,
     )
     try:
-        packages = DebPackagesInfo(module).run(module.params["name"])
+        packages = DebPackagesInfo(module).run(
+            module.params["name"], module.params["list_installed"]
+        )
     except DebPackagesError as err:
         module.fail_json(msg=str(err))
     module.exit_json(changed=False, deb_packages=packages)

@@ -4,8 +4,11 @@ exact results), and main() run in-process with dpkg and dpkg-query stubbed."""
 from __future__ import annotations
 
 import pytest
+from ansible.errors import AnsibleFilterError
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sigma.deploy.plugins.filter import deb_packages_split as dps
+from ansible_collections.sigma.deploy.plugins.module_utils import _deb_packages as debs
 from ansible_collections.sigma.deploy.plugins.modules import deb_packages_info as dpi
 
 STATUS = {
@@ -40,17 +43,17 @@ STATUS = {
     ],
 )
 def test_plain_spec(spec, parsed):
-    assert dpi.plain_spec(spec) == parsed
+    assert debs.plain_spec(spec) == parsed
 
 
 def test_query_names_asks_once_for_each_bare_name():
     specs = ["nginx", "libc6:amd64", "libc6:i386", "nginx", "curl=8.0", "openssl"]
-    assert dpi.query_names(specs) == ["nginx", "libc6", "openssl"]
+    assert debs.query_names(specs) == ["nginx", "libc6", "openssl"]
 
 
 def test_parse_status():
     text = "nginx\tamd64\tii \ntzdata\tall\tii \nnot a status line\n"
-    assert dpi.parse_status(text) == {("nginx", "amd64"): "ii ", ("tzdata", "all"): "ii "}
+    assert debs.parse_status(text) == {("nginx", "amd64"): "ii ", ("tzdata", "all"): "ii "}
 
 
 @pytest.mark.parametrize(
@@ -74,12 +77,12 @@ def test_parse_status():
     ],
 )
 def test_is_installed_only_when_plainly_installed(spec, installed):
-    assert dpi.is_installed(spec, STATUS, "amd64") is installed
+    assert debs.is_installed(spec, STATUS, "amd64") is installed
 
 
 def test_split_specs_keeps_the_order_without_repeats():
     specs = ["nginx", "missing", "tzdata", "nginx=1.22.1-9", "nginx", "missing"]
-    assert dpi.split_specs(specs, STATUS, "amd64") == {
+    assert debs.split_specs(specs, STATUS, "amd64") == {
         "installed": ["nginx", "tzdata"],
         "pending": ["missing", "nginx=1.22.1-9"],
         "architecture": "amd64",
@@ -87,7 +90,7 @@ def test_split_specs_keeps_the_order_without_repeats():
 
 
 def test_split_specs_without_dpkg_leaves_everything_to_apt():
-    assert dpi.split_specs(["nginx", "tzdata"], {}, None) == {
+    assert debs.split_specs(["nginx", "tzdata"], {}, None) == {
         "installed": [],
         "pending": ["nginx", "tzdata"],
         "architecture": None,
@@ -167,3 +170,72 @@ def test_main_fails_on_a_dpkg_query_error(run, commands):
     result = run(dpi, name=["nginx"])
     assert result["failed"] is True
     assert result["msg"] == "dpkg-query failed (rc 2): dpkg-query: error: cannot access"
+
+
+def test_main_lists_every_installed_package_when_asked(run, commands):
+    listing = "nginx\tamd64\tii \ntzdata\tall\tii \ngone\tamd64\trc \nlibfoo\ti386\tii \n"
+    ran = commands({**DPKG, "/usr/bin/dpkg-query": (0, listing, "")})
+    result = run(dpi, name=["nginx", "gone"], list_installed=True)
+    assert result["deb_packages"] == {
+        "installed": ["nginx"],
+        "pending": ["gone"],
+        "architecture": "amd64",
+        "all_installed": ["libfoo:i386", "nginx:amd64", "tzdata:all"],
+    }
+    # One question for every package, no names.
+    assert ran[0] == [
+        "/usr/bin/dpkg-query",
+        "--show",
+        "--showformat=${Package}\t${Architecture}\t${db:Status-Abbrev}\n",
+    ]
+
+
+def test_main_lists_nothing_without_dpkg_query(run, commands):
+    commands({}, bins=())
+    result = run(dpi, name=[], list_installed=True)
+    assert result["deb_packages"] == {
+        "installed": [],
+        "pending": [],
+        "architecture": None,
+        "all_installed": None,
+    }
+
+
+# --- the deb_packages_split filter ------------------------------------------------------------
+LISTED = {
+    "installed": [],
+    "pending": [],
+    "architecture": "amd64",
+    "all_installed": debs.installed_packages(STATUS),
+}
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        ["nginx", "openssl", "tzdata"],
+        ["nginx", "procps", "held", "half", "broken", "removing", "gone", "unknown"],
+        ["libfoo", "libfoo:i386", "tzdata:amd64", "tzdata:all", "nginx=1.2", "nginx*", "nginx"],
+        [],
+    ],
+)
+def test_the_filter_answers_as_the_module_would(specs):
+    assert dps.deb_packages_split(specs, LISTED) == debs.split_specs(specs, STATUS, "amd64")
+
+
+@pytest.mark.parametrize(
+    ("listed", "message"),
+    [
+        ({"installed": [], "pending": [], "architecture": "amd64"}, "list_installed=true"),
+        ({**LISTED, "all_installed": None}, "list_installed=true"),
+        ("nginx", "a deb_packages result"),
+    ],
+)
+def test_the_filter_refuses_a_result_without_the_list(listed, message):
+    with pytest.raises(AnsibleFilterError, match=message):
+        dps.deb_packages_split(["nginx"], listed)
+
+
+def test_the_filter_refuses_specs_that_are_not_a_list():
+    with pytest.raises(AnsibleFilterError, match="a list of package specifications"):
+        dps.deb_packages_split("nginx", LISTED)
