@@ -103,17 +103,20 @@ molecule: venv-test image collection-link ## the role scenarios (podman driver; 
 	@cd $(ROOT) && SIGMA_TEST_IMAGE=$$(bash tests/hosts/build-image.sh --print-tag) env $(MITOGEN_ENV) \
 		molecule test $(if $(SCENARIO),-s $(SCENARIO),--all)
 
+# The slowest tests are listed at the end of each run: where the time of a CI run goes.
+DURATIONS := --durations=10 --durations-min=20
+
 integration: venv-test image collection-link ## playbooks against local hosts over SSH
-	@cd $(ROOT) && pytest tests/integration
+	@cd $(ROOT) && pytest $(DURATIONS) tests/integration
 
 # make test runs the integration tests as two jobs side by side: the application stack
 # (site.yml, then deploys, on four hosts) and everything else.
 STACK_TESTS := tests/integration/test_site.py tests/integration/test_site_deploy.py
 integration-stack: venv-test image collection-link
-	@cd $(ROOT) && pytest $(STACK_TESTS)
+	@cd $(ROOT) && pytest $(DURATIONS) $(STACK_TESTS)
 
 integration-other: venv-test image collection-link
-	@cd $(ROOT) && pytest tests/integration $(addprefix --ignore=,$(STACK_TESTS))
+	@cd $(ROOT) && pytest $(DURATIONS) tests/integration $(addprefix --ignore=,$(STACK_TESTS))
 
 build: venv ## build the collection tarball into dist/
 	@cd $(ROOT) && ansible-galaxy collection build --force --output-path dist .

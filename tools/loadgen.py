@@ -234,13 +234,14 @@ class Report:
             f"releases: {releases}"
         )
         if self.failures:
-            shown = "; ".join(
-                f"+{f.time - self.started:.1f} s {f.path} {f.error}"
-                for f in self.failures[:SUMMARY_FAILURES]
-            )
+            shown = "; ".join(self.failure_lines()[:SUMMARY_FAILURES])
             more = len(self.failures) - SUMMARY_FAILURES
             text += f"; failures: {shown}" + (f"; {more} more kept" if more > 0 else "")
         return text
+
+    def failure_lines(self) -> list[str]:
+        """One line a failure kept: when after the start, the path and the error."""
+        return [f"+{f.time - self.started:.1f} s {f.path} {f.error}" for f in self.failures]
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "rate": self.rate, "summary": self.summary()}

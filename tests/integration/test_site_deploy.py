@@ -99,7 +99,11 @@ class Stack:
         return [json.loads(line) for line in text.splitlines() if line.strip()]
 
     def load(self, **kwargs) -> LoadGen:
-        settings = {"paths": ["/", "/version"], "rate": 12.0, "max_seconds": 420}
+        # A failed request is an error answer or a broken connection. CI runs these tests on
+        # 2 CPUs beside molecule, sanity and the other integration tests, where a page can
+        # take several seconds: a slow answer is not a dropped one (max_ms in the summary
+        # shows it), so the timeout only bounds a request that would never end.
+        settings = {"paths": ["/", "/version"], "rate": 12.0, "max_seconds": 420, "timeout": 30.0}
         return LoadGen(f"https://{self.lb}", **(settings | kwargs))
 
     def assert_everywhere(self, release_id: str) -> None:
@@ -205,7 +209,7 @@ def test_blue_green_moves_every_host_without_a_failed_request(stack):
     # The next tests start from the release deployed, whatever is found wrong below.
     stack.previous, stack.current = stack.current, release_id(new)
     assert report.sent > 50, report.summary()
-    assert report.failed == 0, report.summary()
+    assert report.failure_lines() == [], report.summary()
     stack.assert_everywhere(release_id(new))
     after = stack.load(max_requests=30, rate=30.0)
     after.start()
@@ -225,7 +229,7 @@ def test_a_release_that_fails_its_health_check_never_takes_traffic(stack):
     run, report = deploy_under_load(stack, bad, "blue_green", "-e", "fastapi_app_health_timeout=20")
     assert run.returncode != 0
     assert "did not become healthy" in run.stdout, output(run)
-    assert report.failed == 0, report.summary()
+    assert report.failure_lines() == [], report.summary()
     assert set(report.releases) == {stack.current}, report.summary()
     stack.assert_everywhere(stack.current)
     for host in APP_HOSTS:
@@ -251,7 +255,7 @@ def test_a_failed_migration_switches_nothing_and_leaves_the_schema(stack):
     assert run.returncode != 0
     assert "migration to 0002 failed" in run.stdout, output(run)
     assert schema(stack) == ("0001", "0")
-    assert report.failed == 0, report.summary()
+    assert report.failure_lines() == [], report.summary()
     stack.assert_everywhere(stack.current)
 
 
@@ -285,7 +289,7 @@ def test_rolling_deploy_through_a_provider_load_balancer_and_a_second_deploy_ref
     assert first.run.returncode == 0, output(first.run)
     stack.previous, stack.current = stack.current, release_id(new)
     assert refused_after < 60
-    assert first.report.failed == 0, first.report.summary()
+    assert first.report.failure_lines() == [], first.report.summary()
     stack.assert_everywhere(release_id(new))
     # One host out at a time, in order, and all of them back at the end.
     everyone = frozenset(APP_HOSTS)
@@ -312,7 +316,7 @@ def test_rollback_returns_to_the_previous_release_without_a_failed_request(stack
         report = load.stop()
     assert run.returncode == 0, output(run)
     stack.previous, stack.current = stack.current, stack.previous
-    assert report.failed == 0, report.summary()
+    assert report.failure_lines() == [], report.summary()
     stack.assert_everywhere(stack.current)
     entry = stack.ledger()[-1]
     assert (entry["kind"], entry["result"], entry["release_id"]) == (
@@ -327,7 +331,7 @@ def test_canary_moves_traffic_step_by_step(stack):
     run, report = deploy_under_load(stack, new, "canary", *CANARY_VARS)
     assert run.returncode == 0, output(run)
     stack.previous, stack.current = stack.current, release_id(new)
-    assert report.failed == 0, report.summary()
+    assert report.failure_lines() == [], report.summary()
     assert "Canary step 1 (25 %)" in run.stdout, output(run)
     assert "Canary step 2 (50 %)" in run.stdout, output(run)
     stack.assert_everywhere(stack.current)
@@ -344,7 +348,7 @@ def test_canary_of_a_release_answering_5xx_fails_its_first_step(stack):
     after.start()
     time.sleep(1.5)
     final = after.stop()
-    assert final.failed == 0, final.summary()
+    assert final.failure_lines() == [], final.summary()
     assert set(final.releases) == {stack.current}, final.summary()
     # Some requests did fail during the step: that is what the canary measured.
     assert report.failed > 0, report.summary()
@@ -405,6 +409,6 @@ def test_rollback_is_refused_when_a_later_release_migrated_the_schema(stack):
     finally:
         report = load.stop()
     assert run.returncode == 0, output(run)
-    assert report.failed == 0, report.summary()
+    assert report.failure_lines() == [], report.summary()
     stack.assert_everywhere(stack.previous)
     assert schema(stack) == ("0002", "1")

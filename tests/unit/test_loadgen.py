@@ -193,18 +193,35 @@ def test_only_the_first_50_failures_are_kept(backend):
 def test_stops_at_max_seconds(backend):
     began = time.monotonic()
     report = run(backend, rate=20.0, max_seconds=0.5, max_requests=10_000)
-    assert time.monotonic() - began < 1.5
+    # Bounds in this file leave room for a busy machine; a run that ignored them would go on.
+    assert time.monotonic() - began < 3.0
     assert report.stopped_by == "max_seconds"
     # Slots at 0, 0.05, ... 0.45 s: ten at most.
     assert 5 <= report.sent <= 10
     assert report.failed == 0
 
 
+class StartTimes(loadgen.LoadGen):
+    """Notes the monotonic time at which each request is started."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.starts: list[float] = []
+
+    def _request(self, index, conn, path):
+        self.starts.append(time.monotonic())
+        return super()._request(index, conn, path)
+
+
 def test_never_exceeds_the_rate(backend):
-    report = run(backend, rate=40.0, max_requests=20, concurrency=4)
-    assert report.sent == 20
-    # 20 requests 1/40 s apart: at least 19/40 s from the first to the last.
-    assert backend.arrivals[-1] - backend.arrivals[0] >= 19 / 40 - 0.01
+    gen = StartTimes(backend.url, rate=40.0, max_seconds=4.0, max_requests=20, concurrency=4)
+    report = gen.run()
+    assert (report.sent, backend.requests) == (20, 20)
+    # The k-th request started is started k/40 s after the first slot at the earliest, however
+    # late the threads run (on a busy machine arrivals at the server can bunch up; starts cannot).
+    first = gen._start_mono
+    early = [(k, t - first) for k, t in enumerate(sorted(gen.starts)) if t < first + k / 40]
+    assert early == []
     assert report.seconds >= 19 / 40
 
 
@@ -214,14 +231,14 @@ def test_a_slow_target_gets_fewer_requests_not_a_queue(backend):
     assert report.failed == 0
     # Two workers, 0.2 s a request: about ten in a second, never the 100 the rate allows.
     assert report.sent <= 12
-    assert report.seconds < 1.5
+    assert report.seconds < 3.0
 
 
 def test_a_request_that_never_ends_is_bounded_by_the_timeout(backend):
     backend.mode = "hang"
     began = time.monotonic()
     report = run(backend, rate=10.0, max_seconds=0.5, timeout=0.3, concurrency=1)
-    assert time.monotonic() - began < 1.5
+    assert time.monotonic() - began < 3.0
     assert report.sent == report.failed >= 1
     assert {f.error for f in report.failures} == {"TimeoutError: timed out"}
 
@@ -231,19 +248,22 @@ def test_a_request_still_running_after_the_grace_time_is_cut_off(backend):
     began = time.monotonic()
     report = run(backend, rate=10.0, max_seconds=0.3, timeout=0.5, concurrency=1)
     # max_seconds, then timeout more for the running request, then its connection is closed.
-    assert time.monotonic() - began < 2.0
+    assert time.monotonic() - began < 3.5
     assert (report.sent, report.failed) == (1, 1)
 
 
 def test_stop_ends_a_run_early(backend):
     gen = loadgen.LoadGen(backend.url, rate=50.0, max_seconds=30)
+    began = time.monotonic()
     with gen:
         time.sleep(0.3)
+    elapsed = time.monotonic() - began
     report = gen.report()
     assert report.stopped_by == "stop"
-    assert 5 <= report.sent <= 20
+    # One slot every 1/50 s from the start until stop(), however long the sleep really took.
+    assert 1 <= report.sent <= elapsed * 50 + 1
     assert report.failed == 0
-    assert report.seconds < 1.0
+    assert report.seconds <= round(elapsed, 3) + 0.001  # seconds is rounded to 1 ms
 
 
 # --- releases -----------------------------------------------------------------------------
@@ -314,6 +334,11 @@ def test_summary_names_the_first_failures_with_their_time_and_error():
     )
     one = make_report(failed=1, failures=failures[:1]).summary()
     assert one.endswith("; failures: +12.3 s /version TimeoutError: timed out")
+    assert make_report(failed=7, failures=failures).failure_lines()[:2] == [
+        "+12.3 s /version TimeoutError: timed out",
+        "+1.0 s / HTTP 502",
+    ]
+    assert make_report().failure_lines() == []
 
 
 def test_cutover_is_the_overlap_clipped_at_zero():
