@@ -91,6 +91,24 @@ options:
         O(sigma.deploy.release_ledger#module:keep)).
     type: int
     default: 500
+  schema_revision:
+    description:
+      - Read the Alembic revision of a PostgreSQL database on this host in the same call, once
+        the lock is held (taken or kept), so that no other deploy can migrate the database
+        between the read and the end of this one. Only with O(state=present); not when the lock
+        is refused. It is read in check mode too (a read-only query).
+      - The query runs with C(psql) as the C(postgres) superuser (C(runuser -u postgres), peer
+        authentication), from the table C(alembic_version) in whichever schema holds it
+        (C(public) first).
+      - Reading it never fails the task and never changes what happens to the lock;
+        RV(schema_revision) says what was read, or why it could not be.
+    type: dict
+    suboptions:
+      database:
+        description:
+          - The database, for example V(notes).
+        type: str
+        required: true
 attributes:
   check_mode:
     support: full
@@ -122,6 +140,18 @@ EXAMPLES = r"""
   become: true
   delegate_to: "{{ deploy_ledger_host }}"
   run_once: true
+
+- name: Take the deploy lock and read the schema revision (the ledger host is the database host)
+  sigma.deploy.deploy_lock:
+    app: notes
+    owner: "{{ deploy_owner }}"
+    token: "{{ deploy_id }}"
+    schema_revision:
+      database: notes
+  become: true
+  delegate_to: "{{ deploy_ledger_host }}"
+  run_once: true
+  register: deploy_lock_taken
 
 - name: Record how the deploy ended and release the lock (in the deploy's always section)
   sigma.deploy.deploy_lock:
@@ -181,6 +211,28 @@ entry:
   returned: when O(ledger) is given and the ledger was written
   type: dict
   sample: {"deploy_id": "20261126T193002Z-abc1234", "app": "notes", "result": "running"}
+schema_revision:
+  description:
+    - With O(schema_revision), the database's Alembic revision, read while the lock is held; or
+      why it could not be read.
+  returned: when O(schema_revision) is given with O(state=present) and the lock is held
+  type: dict
+  contains:
+    revision:
+      description:
+        - The revision. Empty when the database has no table C(alembic_version) or the table is
+          empty; several revisions (a database with more than one head) are separated by spaces.
+      type: str
+      returned: when the query succeeded
+      sample: 3f1c2a9b7d10
+    error:
+      description:
+        - Why the revision could not be read (the message of C(psql) or C(runuser), at most 600
+          characters), for example because the database does not exist or PostgreSQL is not
+          installed on this host.
+      type: str
+      returned: when the query failed
+      sample: "runuser: failed to execute psql: No such file or directory"
 failure:
   description: Why the lock could not be taken, when another deploy holds it.
   returned: failure
@@ -199,6 +251,12 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sigma.deploy.plugins.module_utils._alembic_revision import (
+    ALEMBIC_REVISION_SQL,
+    brief,
+    psql_argv,
+    revision_result,
+)
 from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
     BREAK,
     KEEP,
@@ -239,6 +297,7 @@ class DeployLock:
         self.previous = {}
         self.entry_diff = None
         self.entry = None
+        self.schema_revision = None
 
     def run(self):
         if self.params["ttl"] < 1:
@@ -254,6 +313,7 @@ class DeployLock:
                 self.absent()
             else:
                 self.present()
+                self.read_schema_revision()
         except OSError as err:
             raise DeployStateError(f"cannot use the deploy lock in {self.dir}: {err}") from err
         return self.result()
@@ -284,6 +344,27 @@ class DeployLock:
                 if self.changed and not self.module.check_mode:
                     self.put_back(current)
                 raise
+
+    def read_schema_revision(self):
+        """With O(schema_revision): the database's revision, read now that the lock is held.
+
+        Whatever goes wrong ends up in the result, never in the task's failure: the lock stays
+        as taken."""
+        if self.params["schema_revision"] is None:
+            return
+        runuser = self.module.get_bin_path("runuser")
+        if runuser is None:
+            self.schema_revision = {"error": "runuser not found on this host"}
+            return
+        argv = psql_argv(self.params["schema_revision"]["database"], runuser)
+        try:
+            rc, out, err = self.module.run_command(
+                argv, data=ALEMBIC_REVISION_SQL, cwd="/", handle_exceptions=False
+            )
+        except Exception as exc:  # anything: the lock is held and must stay so
+            self.schema_revision = {"error": brief(f"cannot run psql: {exc}")}
+            return
+        self.schema_revision = revision_result(rc, out, err)
 
     def put_back(self, current):
         """Undo the take: the lock as it was before this task (none, or the one taken over)."""
@@ -379,6 +460,8 @@ class DeployLock:
     def result(self):
         diff = {"before": self.before, "after": self.lock or {}}
         result = {"changed": self.changed, "lock": self.lock or {}, "previous": self.previous or {}}
+        if self.schema_revision is not None:
+            result["schema_revision"] = self.schema_revision
         if self.entry_diff is None:
             return {**result, "diff": diff}
         ledger_file = os.path.join(self.dir, LEDGER_FILE)
@@ -404,6 +487,10 @@ def main():
             "details": {"type": "dict"},
             "ledger": {"type": "dict"},
             "ledger_keep": {"type": "int", "default": 500},
+            "schema_revision": {
+                "type": "dict",
+                "options": {"database": {"type": "str", "required": True}},
+            },
         },
         required_if=[("state", "present", ("owner",))],
         supports_check_mode=True,

@@ -22,6 +22,12 @@ description:
   - Then, or when O(content) was already in place, O(fact) is written to O(fact_path) as JSON
     when it differs (the local fact C(ansible_local) reads).
   - Nothing is written or reloaded when both files hold what they should.
+  - With O(checks_before), those HTTP checks run first (once each), and a failed one fails the
+    task before anything is written. With O(checks_after), those run once O(path) holds
+    O(content) (after the reload, or at once when it held it already), again every 0.25 s until
+    they pass or O(checks_after_wait) seconds have gone by; one that still fails fails the task
+    with RV(installed=true), so the caller knows nginx serves the new file. A switch with its
+    smoke checks and its confirmation is then one module call.
 author:
   - sigma.deploy maintainers (@sigma-deploy)
 options:
@@ -52,6 +58,56 @@ options:
     description:
       - The state to record in O(fact_path) (JSON, keys sorted, indented by 4).
     type: dict
+  checks_before:
+    description:
+      - HTTP checks that must pass before anything is written, for example the smoke checks of
+        the slot about to be served. The same fields as the O(sigma.deploy.http_check#module:checks)
+        of M(sigma.deploy.http_check).
+    type: list
+    elements: dict
+    default: []
+    suboptions: &checks
+      url:
+        description: The URL to request (GET, redirects not followed).
+        type: str
+        required: true
+      name:
+        description: A name for messages; the URL by default.
+        type: str
+      status:
+        description: The status the answer must have.
+        type: int
+        default: 200
+      contains:
+        description: A text the body must contain.
+        type: str
+      json:
+        description: Keys and values the body, a JSON object, must have.
+        type: dict
+  checks_after:
+    description:
+      - HTTP checks that must pass once nginx serves O(content), for example that C(/version)
+        through nginx answers the new release. Not run in check mode when O(path) would change.
+    type: list
+    elements: dict
+    default: []
+    suboptions: *checks
+  checks_after_wait:
+    description:
+      - Seconds to keep trying O(checks_after) until they pass; V(0) tries once.
+    type: float
+    default: 0
+  checks_timeout:
+    description:
+      - Seconds each check request may take.
+    type: float
+    default: 10
+  validate_certs:
+    description:
+      - Whether the checks verify HTTPS certificates (V(false) for a self-signed one on
+        C(127.0.0.1)).
+    type: bool
+    default: true
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.files
@@ -81,6 +137,20 @@ EXAMPLES = r"""
     group: root
     mode: "0644"
   become: true
+
+- name: Serve slot blue once its smoke check passes, then confirm that nginx serves it
+  sigma.deploy.nginx_upstreams:
+    path: /etc/nginx/sigma/notes-upstreams.conf
+    content: "{{ lookup('ansible.builtin.template', 'upstreams.conf.j2') }}"
+    reload_command: [/usr/local/sbin/sigma-nginx-reload]
+    checks_before:
+      - url: http://127.0.0.1:8101/healthz
+    checks_after:
+      - url: https://127.0.0.1/version
+        json: {release_id: 20261128T020339Z-7c987901ef1c}
+    checks_after_wait: 10
+    validate_certs: false
+  become: true
 """
 
 RETURN = r"""
@@ -97,6 +167,22 @@ fact_written:
   description: Whether O(fact_path) was (or, in check mode, would be) written.
   returned: always
   type: bool
+installed:
+  description:
+    - Whether O(path) holds O(content) now (written by this task or before it). True on a
+      failure of O(checks_after), since nginx serves the new file then.
+  returned: always
+  type: bool
+checks_before:
+  description: The result of each of O(checks_before), as M(sigma.deploy.http_check) returns it.
+  returned: when O(checks_before) is given
+  type: list
+  elements: dict
+checks_after:
+  description: The result of each of O(checks_after), as M(sigma.deploy.http_check) returns it.
+  returned: when O(checks_after) ran
+  type: list
+  elements: dict
 """
 
 import json
@@ -105,11 +191,21 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sigma.deploy.plugins.module_utils._http_check import (
+    CHECK_OPTIONS,
+    HttpCheckError,
+    failure_message,
+    run_checks,
+    validate,
+)
+
 HELPER_PREFIX = "sigma-nginx-reload:"
 
 
 class UpstreamsError(Exception):
-    pass
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.result = result or {}
 
 
 def read_text(path):
@@ -146,23 +242,58 @@ class Upstreams:
         fact_before = read_text(fact_path) if fact is not None else None
         rewrite = before != content
         write_fact = fact is not None and fact_before != fact
+        checks_before, checks_after = self.checks("checks_before"), self.checks("checks_after")
         result = {
             "changed": rewrite or write_fact,
             "reloaded": False,
             "fact_written": write_fact,
+            "installed": not rewrite,
             "diff": self.diff(before, content, fact_before, fact, rewrite, write_fact),
         }
+        if checks_before:
+            result["checks_before"] = self.run_checks(checks_before, 0)
+            failed = failure_message(result["checks_before"])
+            if failed:
+                result.update(changed=False, fact_written=False, diff=[])
+                raise UpstreamsError(f"Before the switch, {failed}; nothing was changed.", result)
         if self.module.check_mode:
+            if checks_after and not rewrite:
+                self.confirm(checks_after, result)
             return result
         if rewrite:
             result["reload_output"] = self.install(content, before is not None)
-            result["reloaded"] = True
+            result["reloaded"] = result["installed"] = True
         if write_fact:
             self.write(fact_path, fact)
         for path in [self.path] + ([fact_path] if fact is not None else []):
             args = self.module.load_file_common_arguments(self.params, path=path)
             result["changed"] = self.module.set_fs_attributes_if_different(args, result["changed"])
+        if checks_after:
+            self.confirm(checks_after, result)
         return result
+
+    def checks(self, option):
+        """The checks of ``option`` (names filled in), or [] when none are given."""
+        given = self.params[option]
+        if not given:
+            return []
+        try:
+            wait = self.params["checks_after_wait"] if option == "checks_after" else 0
+            return validate(given, self.params["checks_timeout"], wait, field=option)
+        except HttpCheckError as err:
+            raise UpstreamsError(str(err)) from None
+
+    def run_checks(self, checks, wait):
+        timeout, verify = self.params["checks_timeout"], self.params["validate_certs"]
+        return run_checks(checks, timeout, verify, wait=wait)
+
+    def confirm(self, checks, result):
+        """checks_after into ``result``; UpstreamsError when one still fails."""
+        result["checks_after"] = self.run_checks(checks, self.params["checks_after_wait"])
+        failed = failure_message(result["checks_after"])
+        if failed:
+            done = "nginx serves the new file" if result["reloaded"] else "the file was in place"
+            raise UpstreamsError(f"After the switch ({done}), {failed}.", result)
 
     def diff(self, before, content, fact_before, fact, rewrite, write_fact):
         out = []
@@ -255,6 +386,21 @@ def main():
             "reload_command": {"type": "list", "elements": "str", "required": True},
             "fact_path": {"type": "path"},
             "fact": {"type": "dict"},
+            "checks_before": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": CHECK_OPTIONS,
+            },
+            "checks_after": {
+                "type": "list",
+                "elements": "dict",
+                "default": [],
+                "options": CHECK_OPTIONS,
+            },
+            "checks_after_wait": {"type": "float", "default": 0},
+            "checks_timeout": {"type": "float", "default": 10},
+            "validate_certs": {"type": "bool", "default": True},
         },
         add_file_common_args=True,
         supports_check_mode=True,
@@ -263,7 +409,9 @@ def main():
         module.fail_json(msg="reload_command: expected the reload program, got an empty list")
     try:
         result = Upstreams(module).run()
-    except (OSError, UpstreamsError) as err:
+    except UpstreamsError as err:
+        module.fail_json(msg=str(err), **err.result)
+    except OSError as err:
         module.fail_json(msg=str(err))
     module.exit_json(**result)
 

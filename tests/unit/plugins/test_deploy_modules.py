@@ -252,6 +252,127 @@ def test_check_mode_with_the_ledger_writes_nothing(run, state):
     assert stored_lock(state)["token"] == "d1"
 
 
+# deploy_lock with schema_revision: psql as it would run on the ledger host (runuser stubbed)
+SQL = (
+    "SELECT count(*) > 0 AS found, coalesce(min(n.nspname) FILTER (WHERE n.nspname = 'public'),"
+    " min(n.nspname)) AS schema\n"
+    "  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace\n"
+    " WHERE c.relname = 'alembic_version' AND c.relkind = 'r' \\gset\n"
+    "\\if :found\n"
+    "SELECT coalesce(string_agg(version_num, ' ' ORDER BY version_num), '')"
+    ' FROM :"schema".alembic_version;\n'
+    "\\endif"
+)
+PSQL_ARGV = ["/usr/sbin/runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1"]
+
+
+@pytest.fixture
+def psql(state, monkeypatch):
+    """runuser at /usr/sbin/runuser; psql returns ``answer`` (rc, stdout, stderr), or running
+    it raises OSError(*raises); each call records its argv, stdin, cwd and the lock's holder."""
+    fake = {
+        "answer": (0, "0002\n", ""),
+        "raises": None,
+        "calls": [],
+        "runuser": "/usr/sbin/runuser",
+    }
+
+    def run_command(
+        unused_self, argv, data=None, cwd=None, handle_exceptions=True, **unused_kwargs
+    ):
+        lock_file = state / "notes" / "lock.json"
+        held = json.loads(lock_file.read_text())["token"] if lock_file.exists() else None
+        fake["calls"].append({"argv": argv, "data": data, "cwd": cwd, "held_by": held})
+        if fake["raises"] is not None:
+            if handle_exceptions:  # AnsibleModule.run_command fails the task: fail_json exits
+                raise SystemExit(1)
+            raise OSError(*fake["raises"])
+        return fake["answer"]
+
+    def get_bin_path(unused_self, name, required=False, **unused_kwargs):
+        assert (name, required) == ("runuser", False)
+        return fake["runuser"]
+
+    monkeypatch.setattr(AnsibleModule, "run_command", run_command)
+    monkeypatch.setattr(AnsibleModule, "get_bin_path", get_bin_path)
+    return fake
+
+
+def test_the_schema_revision_is_read_once_the_lock_is_taken(run, state, psql):
+    result = lock(run, state, schema_revision={"database": "notes"})
+    assert (result["changed"], result["failed"]) == (True, False)
+    assert result["schema_revision"] == {"revision": "0002"}
+    assert stored_lock(state)["token"] == "d1"
+    assert psql["calls"] == [
+        {"argv": [*PSQL_ARGV, "-d", "notes"], "data": SQL, "cwd": "/", "held_by": "d1"}
+    ]
+    psql["answer"] = (0, "\n", "")  # no alembic_version table
+    kept = lock(run, state, schema_revision={"database": "notes db"})
+    assert (kept["changed"], kept["schema_revision"]) == (False, {"revision": ""})
+    assert psql["calls"][1]["argv"] == [*PSQL_ARGV, "-d", "notes db"]
+
+
+def test_the_schema_revision_is_read_with_the_ledger_and_in_check_mode(run, state, psql):
+    checked = lock(run, state, check=True, schema_revision={"database": "notes"})
+    assert (checked["changed"], checked["schema_revision"]) == (True, {"revision": "0002"})
+    assert not state.exists()
+    assert len(psql["calls"]) == 1
+    opened = lock(run, state, ledger={"result": "running"}, schema_revision={"database": "notes"})
+    assert opened["entry"]["result"] == "running"
+    assert opened["schema_revision"] == {"revision": "0002"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "raises", "runuser", "error"),
+    [
+        (
+            (2, "", 'psql: error: FATAL:  database "notes" does not exist\n'),
+            None,
+            "/usr/sbin/runuser",
+            'psql: error: FATAL:  database "notes" does not exist',
+        ),
+        ((1, "", ""), None, "/usr/sbin/runuser", "non-zero return code 1"),
+        ((1, "", "x" * 700), None, "/usr/sbin/runuser", "x" * 597 + "..."),
+        ((0, "0002", ""), None, None, "runuser not found on this host"),
+        (
+            (0, "0002", ""),
+            (13, "Permission denied"),
+            "/usr/sbin/runuser",
+            "cannot run psql: [Errno 13] Permission denied",
+        ),
+    ],
+)
+def test_a_schema_revision_that_cannot_be_read_leaves_the_lock_taken(
+    run, state, psql, answer, raises, runuser, error
+):
+    psql.update(answer=answer, raises=raises, runuser=runuser)
+    result = lock(run, state, schema_revision={"database": "notes"})
+    assert (result["changed"], result["failed"], result["warnings"]) == (True, False, [])
+    assert result["schema_revision"] == {"error": error}
+    assert len(error) <= 600
+    assert stored_lock(state)["token"] == "d1"
+    assert result["lock"] == stored_lock(state)
+
+
+def test_the_schema_revision_is_not_read_without_the_lock(run, state, psql):
+    assert "schema_revision" not in lock(run, state)
+    released = lock(run, state, state="absent", schema_revision={"database": "notes"})
+    assert (released["changed"], released["failed"]) == (True, False)
+    assert "schema_revision" not in released
+    held = write_lock(state, expires="2999-01-01T00:00:00Z")
+    refused = lock(run, state, schema_revision={"database": "notes"})
+    assert refused["failed"]
+    assert "schema_revision" not in refused
+    not_recorded = lock(
+        run, state, break_lock=True, ledger={"deploy_id": "d9"}, schema_revision={"database": "n"}
+    )
+    assert not_recorded["failed"]
+    assert stored_lock(state) == held
+    assert psql["calls"] == []
+    no_database = lock(run, state, schema_revision={})
+    assert no_database["msg"] == "missing required arguments: database found in schema_revision"
+
+
 def race(count, make_params):
     """Run DeployLock for ``count`` tokens at once in threads; the tokens that won it."""
     barrier = threading.Barrier(count)
@@ -292,6 +413,7 @@ def lock_params(state, token):
         "details": None,
         "ledger": None,
         "ledger_keep": 500,
+        "schema_revision": None,
     }
 
 

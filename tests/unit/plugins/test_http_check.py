@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from ansible_collections.sigma.deploy.plugins.module_utils._http_check import MAX_BODY
 from ansible_collections.sigma.deploy.plugins.modules import http_check
 
 SLOW = 1.0  # seconds the slow paths wait; the tests' timeout is well under it
@@ -34,7 +35,7 @@ class Handler(BaseHTTPRequestHandler):
             "/not-utf8": (200, b"ok \xff\xfe ready\n", {}),
             "/version": (200, b'{"release_id": "r2", "workers": 2, "ok": true}', {}),
             "/list": (200, b"[1, 2]", {}),
-            "/big": (200, b"a" * (http_check.MAX_BODY - 6) + b"needle" + b"haystack", {}),
+            "/big": (200, b"a" * (MAX_BODY - 6) + b"needle" + b"haystack", {}),
         }.get(self.path, (404, b"no such page\n", {}))
         self.send_response(status)
         for key, value in {"Content-Length": str(len(body)), **headers}.items():

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -194,3 +196,137 @@ def test_bad_input_is_refused_before_anything_changes(run, site, overrides, mess
     assert (result["failed"], result["msg"]) == (True, message)
     assert (site / "sigma" / "notes-upstreams.conf").read_text() == OLD
     assert helper_argv(site) is None
+
+
+# --- checks before and after the switch ---------------------------------------------------
+
+
+class Served(BaseHTTPRequestHandler):
+    """/version answers the release the upstreams file points at (NEW: r2, else r1); /ok 200,
+    /down 503."""
+
+    def do_GET(self):
+        self.server.paths.append(self.path)
+        release = "r2" if self.server.upstreams.read_text() == NEW else "r1"
+        status, body = {
+            "/ok": (200, b"ok\n"),
+            "/down": (503, b"maintenance\n"),
+            "/version": (200, json.dumps({"release_id": release}).encode()),
+        }.get(self.path, (404, b""))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def web(site):
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Served)
+    httpd.daemon_threads = True
+    httpd.paths = []
+    httpd.upstreams = site / "sigma" / "notes-upstreams.conf"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_checks_before_and_after_pass_around_the_switch(run, site, web):
+    httpd, base = web
+    result = run(
+        nginx_upstreams,
+        **params(site),
+        checks_before=[{"url": f"{base}/ok", "name": "smoke"}],
+        checks_after=[{"url": f"{base}/version", "json": {"release_id": "r2"}}],
+    )
+    assert result["failed"] is False, result
+    assert (result["changed"], result["reloaded"], result["installed"]) == (True, True, True)
+    assert [(c["name"], c["passed"]) for c in result["checks_before"]] == [("smoke", True)]
+    assert [(c["name"], c["passed"]) for c in result["checks_after"]] == [(f"{base}/version", True)]
+    assert httpd.paths == ["/ok", "/version"]
+
+
+def test_a_failed_check_before_changes_nothing(run, site, web):
+    httpd, base = web
+    result = run(
+        nginx_upstreams,
+        **params(site),
+        checks_before=[{"url": f"{base}/ok"}, {"url": f"{base}/down", "name": "api"}],
+        checks_after=[{"url": f"{base}/version"}],
+    )
+    assert result["failed"] is True
+    assert result["msg"] == (
+        "Before the switch, 1 of 2 checks failed: api (status 503, expected 200); nothing was"
+        " changed."
+    )
+    assert (result["changed"], result["reloaded"], result["installed"]) == (False, False, False)
+    assert (site / "sigma" / "notes-upstreams.conf").read_text() == OLD
+    assert not (site / "facts.d" / "sigma_notes.fact").exists()
+    assert helper_argv(site) is None
+    assert "checks_after" not in result
+    assert httpd.paths == ["/ok", "/down"]
+
+
+def test_a_failed_check_after_says_nginx_serves_the_new_file(run, site, web):
+    httpd, base = web
+    result = run(
+        nginx_upstreams,
+        **params(site),
+        checks_after=[{"url": f"{base}/version", "json": {"release_id": "r3"}}],
+        checks_after_wait=0.6,
+    )
+    assert result["failed"] is True
+    assert result["msg"].startswith("After the switch (nginx serves the new file), 1 of 1 checks")
+    assert 'release_id is "r2", expected "r3"' in result["msg"]
+    assert (result["changed"], result["reloaded"], result["installed"]) == (True, True, True)
+    assert (site / "sigma" / "notes-upstreams.conf").read_text() == NEW
+    # Tried again every 0.25 s for 0.6 s.
+    assert result["checks_after"][0]["attempts"] == len(httpd.paths) >= 2
+
+
+def test_checks_after_run_when_the_file_was_in_place(run, site, web):
+    base = web[1]
+    (site / "sigma" / "notes-upstreams.conf").write_text(NEW)
+    (site / "facts.d" / "sigma_notes.fact").write_text(FACT_TEXT)
+    check = {"url": f"{base}/version", "json": {"release_id": "r2"}}
+    result = run(nginx_upstreams, **params(site), checks_after=[check])
+    assert (result["failed"], result["changed"], result["installed"]) == (False, False, True)
+    assert result["checks_after"][0]["passed"] is True
+    # In check mode too, since nothing would change.
+    result = run(nginx_upstreams, check=True, **params(site), checks_after=[check])
+    assert (result["failed"], result["checks_after"][0]["passed"]) == (False, True)
+
+
+def test_check_mode_runs_the_checks_before_but_not_those_after_a_change(run, site, web):
+    httpd, base = web
+    result = run(
+        nginx_upstreams,
+        check=True,
+        **params(site),
+        checks_before=[{"url": f"{base}/ok"}],
+        checks_after=[{"url": f"{base}/version", "json": {"release_id": "r2"}}],
+    )
+    assert (result["failed"], result["changed"], result["installed"]) == (False, True, False)
+    assert "checks_after" not in result
+    assert httpd.paths == ["/ok"]
+    assert (site / "sigma" / "notes-upstreams.conf").read_text() == OLD
+
+
+def test_wrong_checks_are_named_before_anything_runs(run, site, web):
+    httpd = web[0]
+    result = run(
+        nginx_upstreams,
+        **params(site),
+        checks_before=[{"url": "ftp://x/"}],
+        checks_after=[{"url": "http://127.0.0.1/", "status": 700}],
+    )
+    assert result["failed"] is True
+    assert (
+        result["msg"] == "checks_before[0].url: expected an http:// or https:// URL, got 'ftp://x/'"
+    )
+    assert (site / "sigma" / "notes-upstreams.conf").read_text() == OLD
+    assert httpd.paths == []
