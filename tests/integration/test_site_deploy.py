@@ -269,8 +269,10 @@ def test_rolling_deploy_through_a_provider_load_balancer_and_a_second_deploy_ref
     provider = [
         "-e", '{"deploy_serial": [1]}', "-e", "app_deploy_lb_provider=hetzner",
         "-e", "app_deploy_lb_name=notes-lb", "-e", "app_deploy_lb_drain_seconds=1",
-        # The old slots stop in 5 minutes: the rollback below cancels that.
-        "-e", "app_deploy_keep_warm_seconds=300",
+        # The old slots stop in 15 minutes: the rollback below cancels that. On a busy CI
+        # machine the roll of 3 batches took 7 minutes, and a 5-minute timer of the first
+        # host had fired before the last host was done.
+        "-e", "app_deploy_keep_warm_seconds=900",
     ]  # fmt: skip
     env = play_env(HETZNER, sim, mitogen_env())
     watch = Watch(targets)
