@@ -149,7 +149,7 @@ class PathSet:
     ) -> None:
         self.items = items
         self.check_mode = check_mode
-        self.run = run  # runs a validate command: (rc, stdout, stderr)
+        self.run = run  # runs a validate or create command: (rc, stdout, stderr)
         self.changed: list[str] = []
         self.diff: list[dict[str, Any]] = []
         self.journal: list[tuple] = []  # how to undo each change, the oldest first
@@ -158,35 +158,48 @@ class PathSet:
     def validate(self) -> None:
         errors = []
         for index, item in enumerate(self.items):
-            where = f"files[{index}]"
-            state = item["state"]
-            try:
-                item["_mode"] = parse_mode(item["mode"], where)
-                item["_uid"] = resolve_id(item["owner"], where, "owner")
-                item["_gid"] = resolve_id(item["group"], where, "group")
-            except PathSetError as err:
-                errors.append(str(err))
-            if not os.path.isabs(item["path"]):
-                errors.append(f"{where}.path: expected an absolute path, got {item['path']!r}")
-            if state != "file" and item["content"] is not None:
-                errors.append(f"{where}.content: only with state file, not {state}")
-            if state == "link" and not item["src"]:
-                errors.append(f"{where}.src: required with state link ({item['path']})")
-            if state != "link" and item["src"] is not None:
-                errors.append(f"{where}.src: only with state link, not {state}")
-            if state != "link" and item.get("src_must_exist"):
-                errors.append(f"{where}.src_must_exist: only with state link, not {state}")
-            validate = item.get("validate")
-            if validate is not None and (state != "file" or "%s" not in validate):
-                errors.append(
-                    f"{where}.validate: only with state file, and with %s for the file to check"
-                )
-            if validate is not None and item["content"] is None and state == "file":
-                errors.append(f"{where}.validate: only with content to check")
-            if state in ("link", "absent") and item["mode"] is not None:
-                errors.append(f"{where}.mode: not with state {state}")
+            errors.extend(self.item_errors(f"files[{index}]", item))
         if errors:
             raise PathSetError("; ".join(errors))
+
+    @staticmethod
+    def item_errors(where: str, item: dict[str, Any]) -> list[str]:
+        """What is wrong with one item (the secret content taken as its content)."""
+        errors = []
+        state = item["state"]
+        item["secret"] = item.get("secret_content") is not None
+        if item["secret"] and item["content"] is not None:
+            errors.append(f"{where}.secret_content: not with content")
+        elif item["secret"]:
+            item["content"] = item["secret_content"]
+        try:
+            item["_mode"] = parse_mode(item["mode"], where)
+            item["_uid"] = resolve_id(item["owner"], where, "owner")
+            item["_gid"] = resolve_id(item["group"], where, "group")
+        except PathSetError as err:
+            errors.append(str(err))
+        if not os.path.isabs(item["path"]):
+            errors.append(f"{where}.path: expected an absolute path, got {item['path']!r}")
+        if state != "file" and item["content"] is not None:
+            errors.append(f"{where}.content: only with state file, not {state}")
+        if state == "link" and not item["src"]:
+            errors.append(f"{where}.src: required with state link ({item['path']})")
+        if state != "link" and item["src"] is not None:
+            errors.append(f"{where}.src: only with state link, not {state}")
+        if state != "link" and item.get("src_must_exist"):
+            errors.append(f"{where}.src_must_exist: only with state link, not {state}")
+        validate = item.get("validate")
+        if validate is not None and (state != "file" or "%s" not in validate):
+            errors.append(
+                f"{where}.validate: only with state file, and with %s for the file to check"
+            )
+        if validate is not None and item["content"] is None and state == "file":
+            errors.append(f"{where}.validate: only with content to check")
+        if state in ("link", "absent") and item["mode"] is not None:
+            errors.append(f"{where}.mode: not with state {state}")
+        if item.get("create_command") and (state != "file" or item["content"] is not None):
+            errors.append(f"{where}.create_command: only with state file and no content")
+        return errors
 
     # --- applying ----------------------------------------------------------------------------
     def apply(self) -> None:
@@ -258,6 +271,10 @@ class PathSet:
     def apply_file(self, item: dict[str, Any]) -> None:
         path = item["path"]
         st = self.current(path, "file")
+        if item["content"] is None and st is None and item.get("create_command"):
+            st = self.create_with_command(item)
+            if st is None:  # check mode
+                return
         if item["content"] is None:  # an existing file's owner, group and mode only
             if st is None:
                 raise PathSetError(f"{path} does not exist (an item without content only sets the"
@@ -289,6 +306,30 @@ class PathSet:
             text = (as_text(old), as_text(data))
         before = None if kind == "file" else {"state": kind}
         self.note(path, before, {"state": "file", "mode": f"{mode:04o}"} if before else None, text)
+
+    def create_with_command(self, item: dict[str, Any]) -> os.stat_result | None:
+        """Make a missing file with its create_command; its stat, or None in check mode."""
+        path = item["path"]
+        self.make_parents(path)
+        if self.check_mode:
+            self.note(path, {"state": "absent"}, {"state": "file"})
+            return None
+        if self.run is None:
+            raise PathSetError(f"{path}: create_command needs a way to run commands")
+        argv = item["create_command"]
+        rc, out, err = self.run(argv)
+        if os.path.lexists(path):
+            self.journal.append(("created", path))
+        if rc != 0:
+            said = " ".join(" ".join(part.split()) for part in (out, err) if part.strip())
+            raise PathSetError(
+                f"{path} was not created: {argv[0]} failed (exit status {rc}): {said[:2000]}"
+            )
+        st = self.current(path, "file")
+        if st is None or kind_of(st) != "file":
+            raise PathSetError(f"{path} was not created: {argv[0]} made no file there")
+        self.note(path, {"state": "absent"}, {"state": "file"})
+        return st
 
     def apply_link(self, item: dict[str, Any]) -> None:
         path = item["path"]

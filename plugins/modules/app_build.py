@@ -19,7 +19,8 @@ description:
     (release id, git sha, build time, source fingerprint, Alembic head, file checksums)."
   - The source is fingerprinted (names, modes and contents, build output left out). When a release
     built from the same fingerprint exists and its files match their checksums, nothing is built
-    and that release is returned.
+    and that release is returned. With a local connection the action plugin finds it on the
+    controller, without starting the module.
   - "Run it on the controller (C(delegate_to: localhost) or a play on localhost). It needs C(pip)
     for O(python), and C(npm) with a Node.js that can build the web app."
 author:

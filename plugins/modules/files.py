@@ -85,17 +85,46 @@ options:
             the task are undone).
           - Only with V(state=file); not run in check mode.
         type: str
-      secret:
+      secret_content:
         description:
-          - The content is a secret. The diff says that the file changed, not how.
-        type: bool
-        default: false
+          - What the file holds when that is a secret, instead of O(files[].content) - it is
+            never logged nor returned (Ansible masks it wherever it appears in the result), and
+            the diff says that the file changed, not how. No C(no_log) needed on the task, so
+            the other items keep their diff.
+        type: str
+      create_command:
+        description:
+          - For a V(file) without O(files[].content) - a program and its arguments that make
+            the file when it does not exist, for example a key that has to be generated on the
+            host. It runs as given (no shell) and must exit with status 0 and leave a file
+            at O(files[].path); then the owner, group and mode are set. It does not run when
+            the file exists, nor in check mode (the file is reported as created).
+          - When a later item or the check fails, the file it made is removed; anything else
+            the command made is left.
+        type: list
+        elements: str
   check_command:
     description:
-      - A program and its arguments run when anything changed, for example
-        V([nginx, -t]). When it exits with a status other than 0, all changes are undone.
+      - A program and its arguments run when anything changed (or on every run, with
+        O(check_always)), for example V([nginx, -t]). When it exits with a status other than 0,
+        all changes are undone and the task fails with the command's output.
     type: list
     elements: str
+  check_always:
+    description:
+      - Run O(check_command) on every run, also when nothing changed, to check a state of the
+        host that other files or programs can change, for example the settings sshd really
+        uses. Not in check mode.
+    type: bool
+    default: false
+  report_existing:
+    description:
+      - Paths to look for once the items are in place (links followed); the ones that exist
+        are returned in RV(existing). Saves a separate M(ansible.builtin.stat) or
+        M(ansible.builtin.find) call.
+    type: list
+    elements: path
+    default: []
 attributes:
   check_mode:
     support: full
@@ -103,7 +132,7 @@ attributes:
       say what would change.
   diff_mode:
     support: full
-    details: The content of each changed file before and after (not for O(files[].secret)),
+    details: The content of each changed file before and after (not for O(files[].secret_content)),
       and each path's state, owner, group and mode where they change.
   platform:
     platforms: posix
@@ -150,6 +179,13 @@ check_output:
   description: What O(check_command) printed (standard output and error), when it ran.
   returned: when the check command ran
   type: str
+existing:
+  description: The paths of O(report_existing) that exist, in their order (in check mode, as
+    they are now).
+  returned: always
+  type: list
+  elements: str
+  sample: [/srv/notes/slots/blue/api/.installed]
 """
 
 import os
@@ -183,10 +219,13 @@ def main():
                     "group": {"type": "str"},
                     "mode": {"type": "str"},
                     "validate": {"type": "str"},
-                    "secret": {"type": "bool", "default": False},
+                    "secret_content": {"type": "str", "no_log": True},
+                    "create_command": {"type": "list", "elements": "str"},
                 },
             },
             "check_command": {"type": "list", "elements": "str"},
+            "check_always": {"type": "bool", "default": False},
+            "report_existing": {"type": "list", "elements": "path", "default": []},
         },
         supports_check_mode=True,
     )
@@ -203,22 +242,27 @@ def main():
         module.fail_json(msg=str(err), changed_paths=[], diff=[])
     result = {"changed": bool(paths.changed), "changed_paths": paths.changed, "diff": paths.diff}
     command = module.params["check_command"]
-    if command and paths.changed and not module.check_mode:
+    wanted = paths.changed or module.params["check_always"]
+    if command and wanted and not module.check_mode:
         rc, out, err = module.run_command(command, cwd=os.sep)
         output = "\n".join(part.strip() for part in (out, err) if part.strip())
         result["check_output"] = output
         if rc != 0:
             changed = list(paths.changed)
             paths.undo()
+            named = " ".join(command) if len(" ".join(command)) <= 100 else command[0]
+            said = f"{named} failed (exit status {rc})"
             module.fail_json(
                 msg=(
-                    f"{' '.join(command)} failed (exit status {rc}) with the new files: "
-                    f"{' '.join(output.split())[:2000]}. Every change is undone: "
-                    f"{', '.join(changed)} are as before."
+                    f"{said} with the new files: {' '.join(output.split())[:2000]}. Every change"
+                    f" is undone: {', '.join(changed)} are as before."
+                    if changed
+                    else f"{said}, nothing changed: {' '.join(output.split())[:2000]}"
                 ),
                 changed_paths=[],
                 check_output=output,
             )
+    result["existing"] = [p for p in module.params["report_existing"] if os.path.exists(p)]
     module.exit_json(**result)
 
 

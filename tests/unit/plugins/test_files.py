@@ -181,14 +181,25 @@ def test_a_passing_check_command_keeps_the_changes_and_runs_only_on_change(run, 
     assert marker.read_text() == "x"
 
 
-def test_a_secret_file_shows_no_content_in_the_diff(run, tmp_path):
-    env = tmp_path / "api.env"
+def test_a_secret_file_shows_no_content_in_the_diff_and_is_masked(run, tmp_path, monkeypatch):
+    env, unit = tmp_path / "api.env", tmp_path / "api.service"
     env.write_text("PASSWORD=old\n")
+    masked = []
+    monkeypatch.setattr(
+        files.AnsibleModule, "_log_invocation", lambda self: masked.extend(self.no_log_values)
+    )
     result = run(
-        files=[{"path": str(env), "content": "PASSWORD=new\n", "mode": "0600", "secret": True}]
+        files=[
+            {"path": str(env), "secret_content": "PASSWORD=new\n", "mode": "0600"},
+            {"path": str(unit), "content": "[Service]\n"},
+        ]
     )
     assert "PASSWORD" not in str(result["diff"])
+    assert "[Service]" in str(result["diff"])
     assert (env.read_text(), mode_of(env)) == ("PASSWORD=new\n", 0o600)
+    assert masked == ["PASSWORD=new\n"]  # masked in the log and in every result
+    both = run(files=[{"path": str(env), "content": "a", "secret_content": "b"}])
+    assert "files[0].secret_content: not with content" in both["msg"]
 
 
 @pytest.mark.parametrize(
@@ -219,6 +230,10 @@ def test_a_secret_file_shows_no_content_in_the_diff(run, tmp_path):
         (
             {"path": "/x", "state": "directory", "owner": "no-such-user-sigma"},
             "files[0].owner: no such user 'no-such-user-sigma'",
+        ),
+        (
+            {"path": "/x", "content": "a", "create_command": ["/bin/true"]},
+            "files[0].create_command: only with state file and no content",
         ),
     ],
 )
@@ -310,3 +325,84 @@ def test_validate_checks_the_new_content_before_it_replaces_the_file(run, tmp_pa
     assert sorted(os.listdir(tmp_path)) == ["check.py", "sshd.conf"]  # other.conf undone
     missing = run(files=[{"path": str(conf), "content": "x", "validate": "true"}])
     assert "files[0].validate: only with state file, and with %s" in missing["msg"]
+
+
+def make_key_command(tmp_path, key, cert):
+    """A create_command that writes a key and a certificate, counting its runs."""
+    count = tmp_path / "runs"
+    code = (
+        f"import os; os.umask(0o077); open({str(key)!r}, 'w').write('key'); "
+        f"open({str(cert)!r}, 'w').write('cert'); open({str(count)!r}, 'a').write('x')"
+    )
+    return [sys.executable, "-c", code], count
+
+
+def test_create_command_makes_a_missing_file_once(run, tmp_path):
+    key, cert = tmp_path / "tls/app.key", tmp_path / "tls/app.crt"
+    command, count = make_key_command(tmp_path, key, cert)
+    items = [
+        {"path": str(key), "create_command": command, "mode": "0600"},
+        {"path": str(cert), "mode": "0644"},
+    ]
+    preview = run(check=True, files=items[:1])
+    assert (preview["changed"], preview["changed_paths"]) == (
+        True,
+        [str(tmp_path / "tls"), str(key)],
+    )
+    assert not count.exists()
+    first = run(files=items)
+    assert first["failed"] is False
+    assert first["changed_paths"] == [str(tmp_path / "tls"), str(key), str(cert)]
+    assert (key.read_text(), mode_of(key), mode_of(cert)) == ("key", 0o600, 0o644)
+    again = run(files=items)
+    assert (again["changed"], count.read_text()) == (False, "x")
+
+
+def test_a_failing_create_command_fails_and_leaves_nothing(run, tmp_path):
+    key = tmp_path / "app.key"
+    code = f"open({str(key)!r}, 'w').write('half'); print('no entropy'); raise SystemExit(3)"
+    result = run(
+        files=[
+            {"path": str(tmp_path / "first.conf"), "content": "a\n"},
+            {"path": str(key), "create_command": [sys.executable, "-c", code]},
+        ]
+    )
+    assert result["failed"]
+    assert result["msg"] == (
+        f"{key} was not created: {sys.executable} failed (exit status 3): no entropy"
+    )
+    assert os.listdir(tmp_path) == []
+    silent = run(files=[{"path": str(key), "create_command": [sys.executable, "-c", "pass"]}])
+    assert silent["msg"] == f"{key} was not created: {sys.executable} made no file there"
+
+
+def test_check_always_runs_the_check_with_nothing_changed(run, tmp_path):
+    conf, marker = tmp_path / "sshd.conf", tmp_path / "override"
+    items = [{"path": str(conf), "content": "PasswordAuthentication no\n"}]
+    command = [
+        sys.executable,
+        "-c",
+        f"import os, sys; sys.exit('overridden' if os.path.exists({str(marker)!r}) else 0)",
+    ]
+    assert run(files=items, check_command=command, check_always=True)["changed"] is True
+    quiet = run(files=items, check_command=command, check_always=True)
+    assert (quiet["failed"], quiet["changed"], quiet["check_output"]) == (False, False, "")
+    marker.write_text("")
+    drifted = run(files=items, check_command=command, check_always=True)
+    assert drifted["failed"]
+    assert drifted["msg"].endswith("failed (exit status 1), nothing changed: overridden")
+    assert conf.read_text() == "PasswordAuthentication no\n"
+    assert run(files=items, check_command=command)["failed"] is False  # only on change
+
+
+def test_report_existing_names_the_paths_that_exist_after_the_changes(run, tmp_path):
+    slots = tmp_path / "slots"
+    (tmp_path / "releases/r1").mkdir(parents=True)
+    (tmp_path / "releases/r1/.installed").write_text("")
+    wanted = [str(slots / "blue/.installed"), str(slots / "green/.installed")]
+    items = [
+        {"path": str(slots), "state": "directory"},
+        {"path": str(slots / "blue"), "state": "link", "src": str(tmp_path / "releases/r1")},
+    ]
+    assert run(files=items, report_existing=wanted)["existing"] == wanted[:1]
+    assert run(files=items[:1])["existing"] == []
