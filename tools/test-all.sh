@@ -5,8 +5,8 @@
 #
 # The checks that mostly wait on test hosts (molecule, and the integration tests in two
 # parts: the application stack and the rest) run side by side in the background, each into
-# its own log under .build/logs, printed whole when all are done. The app's tests and the
-# release the host checks share run before them; lint, sanity and unit run in the foreground
+# its own log under .build/logs, printed whole when all are done. The release the host checks
+# share is built before them; lint, sanity, unit and the app's own tests run in the foreground
 # while they run. SIGMA_CHECKS="lint unit ..." picks checks; SIGMA_SERIAL=1 runs every check
 # one after the other, in the order given.
 set -uo pipefail
@@ -47,13 +47,14 @@ for check in "${checks[@]}"; do
     early+=("$check")
   fi
 done
-# With host checks in the background, only the checks that build from examples/app (the
-# app's own tests, and the release the host checks share) run before them: a build there
-# while a host check looks at its source could make it build again.
+# With host checks in the background, only the release they share is built before them.
+# The app's own tests run beside them: what those write under examples/app (node_modules,
+# .next, build, *.egg-info, caches) is left out of the source fingerprint, so a host check
+# that looks at the source meanwhile finds the release built from it.
 if (( ${#background[@]} )); then
   late=("${early[@]}") early=()
   for i in "${!late[@]}"; do
-    if [[ "${late[$i]}" == app || "${late[$i]}" == release ]]; then
+    if [[ "${late[$i]}" == release ]]; then
       early+=("${late[$i]}")
       unset 'late[i]'
     fi
