@@ -7,7 +7,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-VENV := $(ROOT)/.venv
+# VENV may come from the environment: make test's check of the demo's path runs a copy of the
+# checkout with the venv of the run (the release, the point of that check, is built anew).
+VENV ?= $(ROOT)/.venv
 BIN := $(VENV)/bin
 COLLECTIONS := $(ROOT)/.build/collections
 PYTHON ?= python3
@@ -19,7 +21,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export SIGMA_NETWORK ?= sigma-deploy
 
-.PHONY: help demo demo-clean test lint sanity unit app release molecule integration integration-stack integration-other build image cloudsim bench \
+.PHONY: help demo demo-clean demo-path test lint sanity unit app release molecule integration integration-stack integration-other build image cloudsim bench \
 	system-demo system-test venv venv-test collection-link hosts-clean clean
 
 help: ## list the targets
@@ -71,8 +73,12 @@ demo-clean: ## remove the demo servers and stop the simulator
 	@$(HOSTCTL) down --group demo >/dev/null
 
 # --- the tests --------------------------------------------------------------------------
-test: venv-test image collection-link ## every check: lint, sanity, unit, app, molecule, integration
+# make test builds the test-host image itself, in a podman storage of its own (tools/test-all.sh).
+test: venv-test collection-link ## every check, from a fresh podman storage: lint, sanity, unit, app, molecule, integration, the demo's path
 	@$(ROOT)/tools/test-all.sh
+
+demo-path: venv image ## make demo as a new user meets it: a copy of this checkout with no .build, then demo-clean
+	@$(ROOT)/tools/demo-path.sh
 
 lint: venv-test collection-link ## ruff, shellcheck, ansible-lint (production profile), changelog lint
 	@cd $(ROOT) && ruff check . && ruff format --check .
@@ -98,10 +104,16 @@ app: system-test ## the reference app's own tests: API (pytest, PostgreSQL) and 
 MITOGEN_ENV = $$(cd $(ROOT) && $(BIN)/python -c 'from tests.integration.support import mitogen_env; \
 	print(" ".join(f"{k}={v}" for k, v in mitogen_env().items()))')
 
+# One scenario after the other, each to its end; a line a scenario says how long it took.
+MOLECULE_SCENARIOS := $(filter-out shared,$(notdir $(wildcard $(ROOT)/extensions/molecule/*)))
 molecule: venv-test image collection-link ## the role scenarios (podman driver; SCENARIO=name for one)
 	@$(HOSTCTL) network
-	@cd $(ROOT) && SIGMA_TEST_IMAGE=$$(bash tests/hosts/build-image.sh --print-tag) env $(MITOGEN_ENV) \
-		molecule test $(if $(SCENARIO),-s $(SCENARIO),--all)
+	@cd $(ROOT) && export SIGMA_TEST_IMAGE=$$(bash tests/hosts/build-image.sh --print-tag) $(MITOGEN_ENV) \
+		&& status=0 && for scenario in $(or $(SCENARIO),$(MOLECULE_SCENARIOS)); do \
+			start=$$(date +%s); result=passed; \
+			molecule test -s $$scenario || { result=FAILED; status=1; }; \
+			echo "molecule scenario $$scenario: $$result in $$(( $$(date +%s) - start )) s"; \
+		done && exit $$status
 
 # The slowest tests are listed at the end of each run: where the time of a CI run goes.
 DURATIONS := --durations=10 --durations-min=20

@@ -30,6 +30,13 @@ class CloudSim:
     sim: object
     record: Path
 
+    @property
+    def trust_bundle(self) -> str:
+        """What a client environment's REQUESTS_CA_BUNDLE names: the trust store plus our CA."""
+        from tests.cloudsim.tls import trust_bundle_path
+
+        return trust_bundle_path(self.ca_path)
+
     def endpoint(self, vendor: str) -> str:
         prefix = {"hetzner": "/hetzner/v1", "digitalocean": "/digitalocean"}[vendor]
         return self.url + prefix

@@ -5,10 +5,12 @@
 #   tools/cloudsim.sh stop     stop it; it removes the servers it started
 #   tools/cloudsim.sh env      print the environment a client needs (eval "$(... env)")
 #
-# State lives in .build/cloudsim/: pid, log, the CA certificate. Port: CLOUDSIM_PORT (8765).
+# State lives in CLOUDSIM_STATE (.build/cloudsim/): pid, log, the simulator's CA (ca.pem) and the
+# trust bundle the environment names (ca-bundle.pem: what was trusted before, plus that CA, so
+# pip and every other program keep trusting what they trusted). Port: CLOUDSIM_PORT (8765).
 set -euo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-state="$root_dir/.build/cloudsim"
+state="${CLOUDSIM_STATE:-$root_dir/.build/cloudsim}"
 port="${CLOUDSIM_PORT:-8765}"
 token="${CLOUDSIM_TOKEN:-sim-token}"
 python="${VENV:-$root_dir/.venv}/bin/python"
@@ -28,7 +30,7 @@ start() {
     echo "cloudsim: already running at $url (pid $(cat "$state/pid"))"
     return 0
   fi
-  rm -f "$state/ca.pem"
+  rm -f "$state/ca.pem" "$state/ca-bundle.pem"
   cd "$root_dir"
   # One simple command in the background, so $! is the simulator itself.
   CLOUDSIM_PORT="$port" CLOUDSIM_TOKEN="$token" CLOUDSIM_TLS=1 CLOUDSIM_CA="$state/ca.pem" \
@@ -69,7 +71,7 @@ env_lines() {
   cat <<EOT
 export HCLOUD_TOKEN=$token HCLOUD_ENDPOINT=$url/hetzner/v1
 export DIGITALOCEAN_TOKEN=$token DIGITALOCEAN_ENDPOINT=$url/digitalocean
-export REQUESTS_CA_BUNDLE=$state/ca.pem
+export REQUESTS_CA_BUNDLE=$state/ca-bundle.pem
 EOT
 }
 

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # `make test`: run every check, each to its end even when an earlier one failed, then print
-# one line per check and a closing `N passed, N failed` line; exit non-zero on any failure.
-# Stale test hosts of an interrupted run are removed first.
+# one line per check, the slowest tests and the critical path, and a closing
+# `N passed, N failed` line; exit non-zero on any failure.
+#
+# It starts as a new machine would: from a podman storage of its own (.build/podman-test,
+# emptied first: no image, no containers of earlier runs), so the test-host image is built
+# (check `image`) and every host installs its packages from an image minutes old; the
+# `demo-path` check runs `make demo` in a copy of the checkout with no .build.
+# SIGMA_PODMAN_STORAGE=machine keeps the machine's own storage (a warm image) instead.
 #
 # The checks that mostly wait on test hosts (molecule, and the integration tests in two
 # parts: the application stack and the rest) run side by side in the background, each into
@@ -13,13 +19,39 @@ set -uo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root_dir" || exit 1
 
-checks=(lint sanity unit app release molecule integration-stack integration-other)
+checks=(lint sanity unit app image release molecule integration-stack integration-other demo-path)
 if [[ -n "${SIGMA_CHECKS:-}" ]]; then
   read -r -a checks <<<"$SIGMA_CHECKS"
 fi
-parallel_checks=" molecule integration-stack integration-other "
+parallel_checks=" molecule integration-stack integration-other demo-path "
+# Built before the checks in the background, which need them.
+first_checks=" image release "
 logs="$root_dir/.build/logs"
+rm -rf "$logs"
 mkdir -p "$logs"
+run_start=$(date +%s)
+
+storage="$root_dir/.build/podman-test"
+fresh_storage() {  # remove every container and image of this run's storage, and the storage
+  if [[ -f "$storage/storage.conf" ]]; then
+    CONTAINERS_STORAGE_CONF="$storage/storage.conf" podman rm -af -t 0 >/dev/null 2>&1 || true
+    CONTAINERS_STORAGE_CONF="$storage/storage.conf" podman rmi -af >/dev/null 2>&1 || true
+  fi
+  rm -rf --one-file-system "$storage"
+}
+if [[ "${SIGMA_PODMAN_STORAGE:-fresh}" != machine ]]; then
+  fresh_storage
+  mkdir -p "$storage"
+  cat >"$storage/storage.conf" <<EOF
+# make test's own podman storage (tools/test-all.sh): emptied at the start of every run.
+[storage]
+driver = "overlay"
+graphroot = "$storage/graph"
+runroot = "$storage/run"
+EOF
+  export CONTAINERS_STORAGE_CONF="$storage/storage.conf"
+  trap fresh_storage EXIT
+fi
 
 "${PYTHON:-python3}" tests/hosts/hostctl.py down --all >/dev/null || true
 
@@ -30,13 +62,19 @@ record() {  # check, exit status, seconds
   report+=("$(printf '  %-18s %-7s %4d s' "$1" "$result" "$3")")
 }
 
+timeline() {  # check, start and end in seconds since epoch: one line of the run's timeline
+  echo "$1 $(( $2 - run_start )) $(( $3 - run_start ))" >>"$logs/timeline"
+}
+
 run_foreground() {  # check
   echo
   echo "=== make $1"
-  local start
+  local start status
   start=$(date +%s)
-  make --no-print-directory "$1"
-  record "$1" $? $(( $(date +%s) - start ))
+  make --no-print-directory "$1" 2>&1 | tee "$logs/$1.log"
+  status=${PIPESTATUS[0]}
+  timeline "$1" "$start" "$(date +%s)"
+  record "$1" "$status" $(( $(date +%s) - start ))
 }
 
 background=() early=() late=()
@@ -54,7 +92,7 @@ done
 if (( ${#background[@]} )); then
   late=("${early[@]}") early=()
   for i in "${!late[@]}"; do
-    if [[ "${late[$i]}" == release ]]; then
+    if [[ "$first_checks" == *" ${late[$i]} "* ]]; then
       early+=("${late[$i]}")
       unset 'late[i]'
     fi
@@ -92,6 +130,7 @@ for check in "${background[@]}"; do
   wait "${pids[$check]}"
   status=$?
   elapsed=$(( $(cat "$logs/$check.end") - starts[$check] ))
+  timeline "$check" "${starts[$check]}" "$(cat "$logs/$check.end")"
   echo
   echo "=== make $check: output"
   cat "$logs/$check.log"
@@ -99,6 +138,9 @@ for check in "${background[@]}"; do
 done
 
 SIGMA_KEEP_NETWORK='' "${PYTHON:-python3}" tests/hosts/hostctl.py down --all >/dev/null || true
+echo
+echo "=== the slowest tests and the critical path"
+"${PYTHON:-python3}" tools/test_timing.py "$logs" "$(( $(date +%s) - run_start ))" || true
 echo
 echo "=== summary of make test"
 printf '%s\n' "${report[@]}"

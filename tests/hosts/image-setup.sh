@@ -42,4 +42,10 @@ echo "sigma-host" >"$root/etc/hostname"
 
 # Small image: no apt lists, caches or docs.
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
+# An honest apt state: no lists means never updated. apt (and Ansible's cache_valid_time) reads
+# the age of the index from the lists directory's mtime, or from the periodic update stamp: left
+# at the build time, empty lists would look fresh for an hour and every install would fail with
+# "no package matching ..." on a host started within an hour of the build.
+rm -f "$root"/var/lib/apt/periodic/update-success-stamp
+touch -d @0 "$root"/var/lib/apt/lists
 rm -rf "$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/*

@@ -196,7 +196,7 @@ def play_env(vendor: Vendor, sim, env: dict | None = None) -> dict[str, str]:
         "ANSIBLE_NOCOLOR": "1",
         vendor.endpoint_env: sim.endpoint(vendor.name),
         vendor.token_env: sim.token,
-        "REQUESTS_CA_BUNDLE": sim.ca_path,
+        "REQUESTS_CA_BUNDLE": sim.trust_bundle,
         **(env or {}),
     }
 

@@ -50,7 +50,7 @@ class Provider:
             "ANSIBLE_COLLECTIONS_PATH": str(ROOT / ".build" / "collections"),
             endpoint_var: sim.endpoint(name),
             token_var: sim.token,
-            "REQUESTS_CA_BUNDLE": sim.ca_path,
+            "REQUESTS_CA_BUNDLE": sim.trust_bundle,
         }
 
     def servers_file(self, count: int) -> Path:

@@ -14,12 +14,16 @@ BOOTSTRAP = ROOT / "tools" / "bootstrap.sh"
 
 @pytest.fixture
 def bare_path():
-    """A PATH with the basic tools and Python, but no podman, runc or debootstrap.
+    """A PATH with the basic tools and Python, but no podman, runc or debootstrap, and a copy
+    of the script beside them (``bootstrap.sh``).
 
-    Made outside pytest's tmp_path, which an unprivileged user cannot enter.
+    Made outside pytest's tmp_path, which an unprivileged user cannot enter; so is the copy:
+    the checkout itself may lie where only root can enter (anything under /root does).
     """
     with tempfile.TemporaryDirectory(prefix="sigma-bare-path-") as tmp:
         os.chmod(tmp, 0o755)
+        shutil.copy(BOOTSTRAP, Path(tmp) / "bootstrap.sh")
+        os.chmod(Path(tmp) / "bootstrap.sh", 0o755)
         yield _populate(Path(tmp))
 
 
@@ -46,7 +50,7 @@ def _populate(bindir: Path) -> str:
 
 
 def run_bootstrap(bare_path, *args, user=None):
-    cmd = ["bash", str(BOOTSTRAP), *args]
+    cmd = ["bash", str(Path(bare_path) / "bootstrap.sh"), *args]
     if user is not None:
         cmd = [
             shutil.which("setpriv"),

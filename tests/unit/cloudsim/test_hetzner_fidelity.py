@@ -40,7 +40,7 @@ def public_key() -> str:
 @pytest.fixture
 def client(sim, monkeypatch):
     # hcloud uses requests, which takes its CA bundle from the environment.
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sim.ca_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", sim.trust_bundle)
     return hcloud.Client(token=sim.token, api_endpoint=sim.endpoint("hetzner"), poll_interval=0.05)
 
 

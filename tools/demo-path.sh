@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make demo` as a new user meets it, for `make test`: a copy of this checkout with no .build at
+# all (no release, no simulator state, no demo key) runs `make demo` (provision through the
+# simulated provider, site.yml, release 2 deployed by blue-green under load: exit 1 on a failed
+# request), then `make demo-clean`. The release is built anew inside the demo's environment,
+# where the simulator's CA is trusted; only the virtualenv is shared with this run.
+#
+# The copy's simulator listens on SIGMA_DEMO_PATH_PORT (8766) and its servers live on a network
+# of their own (sigma-demo-path, 10.89.214.0/24), so that neither meets a demo of the user's
+# nor the hosts of the other checks.
+set -euo pipefail
+root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+copy="$root_dir/.build/demo-path"
+
+rm -rf "$copy"
+mkdir -p "$copy"
+if git -C "$root_dir" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  # The working tree as it is, tracked and untracked files alike, without what git ignores.
+  (cd "$root_dir" && git ls-files -z --cached --others --exclude-standard --deduplicate \
+    | tar --null --ignore-failed-read -T - -cf - 2>/dev/null) | tar -xf - -C "$copy"
+else
+  tar -C "$root_dir" --exclude=./.build --exclude=./.venv --exclude=./dist -cf - . \
+    | tar -xf - -C "$copy"
+fi
+
+export VENV="${VENV:-$root_dir/.venv}"
+export CLOUDSIM_PORT="${SIGMA_DEMO_PATH_PORT:-8766}"
+export SIGMA_NETWORK=sigma-demo-path SIGMA_SUBNET=10.89.214.0/24
+
+status=0
+make --no-print-directory -C "$copy" demo || status=$?
+make --no-print-directory -C "$copy" demo-clean || status=$(( status ? status : 1 ))
+podman network rm -f "$SIGMA_NETWORK" >/dev/null 2>&1 || true
+if (( status == 0 )); then
+  rm -rf "$copy"
+  echo "demo-path: make demo and make demo-clean passed in a copy with an empty .build"
+else
+  echo "demo-path: FAILED (the copy is kept in $copy; its simulator log: .build/cloudsim/log)" >&2
+fi
+exit "$status"
