@@ -294,15 +294,19 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
     duplicate_name_error,
     looks_like_id,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.shapes import (
     DROPLET_MANAGED,
     droplet_create_payload,
     droplet_firewalls,
@@ -312,7 +316,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes 
     plan_tags,
     planned_droplet,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 def pick(items, ref, field, kind, collection):

@@ -261,18 +261,21 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.shapes import (
     FIREWALL_MANAGED,
     firewall_payload,
     firewall_result,
     firewall_settled,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 def comparable(firewall):

@@ -363,12 +363,16 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_lb import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.load_balancer import (
     LOAD_BALANCER_MANAGED,
     desired_settings,
     health_check_payload,
@@ -380,7 +384,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_lb impo
     planned_load_balancer,
     settings_changes,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 class DigitalOceanLoadBalancer(Resource):

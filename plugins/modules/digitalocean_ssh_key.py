@@ -126,16 +126,19 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.client.shapes import ssh_key_fingerprint
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     digitalocean_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.shapes import (
     SSH_KEY_MANAGED,
     ssh_key_result,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
-from ansible_collections.sigma.deploy.plugins.module_utils._shapes import ssh_key_fingerprint
 
 
 class DigitalOceanSSHKey(Resource):

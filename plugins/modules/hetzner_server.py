@@ -232,11 +232,15 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     hetzner_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.shapes import (
     SERVER_MANAGED,
     normalize_labels,
     planned_server,
@@ -244,7 +248,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes impor
     server_result,
     server_type_differs,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 class HetznerServer(Resource):

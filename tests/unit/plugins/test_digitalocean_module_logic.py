@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError, RetryPolicy
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError, RetryPolicy
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
 )
 from ansible_collections.sigma.deploy.plugins.modules.digitalocean_droplet import (

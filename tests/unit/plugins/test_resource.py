@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
     Resource,
     reader,
     run_info,

@@ -12,8 +12,8 @@ are looked up, how actions end and how its errors look.
 
 from __future__ import annotations
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._waiter import Deadline
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import Deadline
 
 
 class Resource:

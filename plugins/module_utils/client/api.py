@@ -3,10 +3,10 @@
 
 """One HTTP API client base for every provider (Hetzner Cloud, DigitalOcean, ...).
 
-What a provider adds (``_hetzner.py``, ``_digitalocean.py``): its base URL and environment
-variables, how its errors look (:meth:`ApiClient.error_from_response`), how its pages chain
-(:meth:`ApiClient.next_page`) and which of its error codes are worth a retry. Resources,
-lookups and waits for actions are in ``_resource_client.py``.
+What a provider adds (``hetzner/client.py``, ``digitalocean/client.py``): its base URL and
+environment variables, how its errors look (:meth:`ApiClient.error_from_response`), how its
+pages chain (:meth:`ApiClient.next_page`) and which of its error codes are worth a retry.
+Resources, lookups and waits for actions are in ``resource_client.py``.
 
 - One exception type, :class:`ApiError`, for every failure: HTTP errors, network errors,
   actions that end in error and waits that run out of time.
@@ -37,7 +37,7 @@ else:
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.sigma.deploy.plugins.module_utils._retry import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.retry import (
     RetryPolicy,
     may_resend,
     parse_retry_after,
