@@ -351,6 +351,9 @@ class DigitalOceanDroplet(Resource):
             self.resource = self.client.get_by_id("droplets", self.params["id"])
         elif self.params["unique_name"]:
             self.resource = self.client.find_unique("droplets", self.params["name"])
+        elif self.params["state"] != "present":
+            # Without unique names only state=present (always a new droplet) needs no lookup.
+            raise ApiError.refusal(f"state={self.params['state']} needs id when unique_name=false")
         self.note_firewalls()
         return self.resource
 
@@ -403,7 +406,7 @@ class DigitalOceanDroplet(Resource):
     def create(self):
         for option in ("name", "size", "image"):
             if not self.params[option]:
-                self.module.fail_json(msg=f"{option} is required to create a droplet")
+                raise ApiError.refusal(f"{option} is required to create a droplet")
         firewalls = self.wanted_firewalls()
         body = droplet_create_payload(self.params, self.wanted_ssh_keys())
         self.mark_changed()
@@ -528,8 +531,8 @@ class DigitalOceanDroplet(Resource):
             return
         running = self.resource.get("status") != "off"
         if running and not self.params["allow_resize_stop"]:
-            self.module.fail_json(
-                msg=f"droplet '{self.resource['name']}' is running; resizing it to {wanted} "
+            raise ApiError.refusal(
+                f"droplet '{self.resource['name']}' is running; resizing it to {wanted} "
                 "needs it off. Set allow_resize_stop=true to let this task power it off, "
                 "resize it and power it on again, or stop it first (state=stopped)."
             )
@@ -579,7 +582,7 @@ class DigitalOceanDroplet(Resource):
         if self.created:
             return  # just created from the image: rebuilding it again would be waste
         if not self.params["image"]:
-            self.module.fail_json(msg="image is required for state=rebuilt")
+            raise ApiError.refusal("image is required for state=rebuilt")
         image = image_ref(self.params["image"])
         predicted = {"image": {"id": image} if isinstance(image, int) else {"slug": image}}
         self.action("rebuild", {"image": image}, predicted=dict(predicted, status="active"))
@@ -643,9 +646,6 @@ def main():
         required_one_of=[["id", "name"]],
         supports_check_mode=True,
     )
-    state = module.params["state"]
-    if not module.params["unique_name"] and module.params["id"] is None and state != "present":
-        module.fail_json(msg=f"state={state} needs id when unique_name=false")
     run_resource(module, DigitalOceanDroplet)
 
 

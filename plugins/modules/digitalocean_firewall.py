@@ -261,6 +261,7 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
     Resource,
     run_resource,
@@ -329,7 +330,7 @@ class DigitalOceanFirewall(Resource):
 
     def create(self):
         if not self.params["name"]:
-            self.module.fail_json(msg="name is required to create a firewall")
+            raise ApiError.refusal("name is required to create a firewall")
         body = self.wanted()
         self.mark_changed()
         if self.check_mode:

@@ -126,6 +126,7 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
     Resource,
     run_resource,
@@ -153,7 +154,7 @@ class DigitalOceanSSHKey(Resource):
     def fingerprint(self):
         fingerprint = ssh_key_fingerprint(self.params["public_key"])
         if fingerprint is None:
-            self.module.fail_json(msg="public_key is not an OpenSSH public key (type key comment)")
+            raise ApiError.refusal("public_key is not an OpenSSH public key (type key comment)")
         return fingerprint
 
     def check_not_uploaded(self, fingerprint):
@@ -161,15 +162,15 @@ class DigitalOceanSSHKey(Resource):
         public key once)."""
         owner = self.client.get_by_id("ssh_keys", fingerprint)
         if owner is not None:
-            self.module.fail_json(
-                msg=f"this public key is already uploaded as '{owner['name']}' (id {owner['id']})"
+            raise ApiError.refusal(
+                f"this public key is already uploaded as '{owner['name']}' (id {owner['id']})"
                 "; DigitalOcean holds each key once: use that name, or rename it with "
                 f"id={owner['id']}"
             )
 
     def create(self):
         if not self.params["name"] or not self.params["public_key"]:
-            self.module.fail_json(msg="name and public_key are required to upload an SSH key")
+            raise ApiError.refusal("name and public_key are required to upload an SSH key")
         fingerprint = self.fingerprint()
         self.check_not_uploaded(fingerprint)
         body = {"name": self.params["name"], "public_key": self.params["public_key"].strip()}
@@ -195,8 +196,8 @@ class DigitalOceanSSHKey(Resource):
         if self.fingerprint() == self.resource.get("fingerprint"):
             return
         if not self.params["force"]:
-            self.module.fail_json(
-                msg=f"SSH key '{self.resource['name']}' holds a different public key; "
+            raise ApiError.refusal(
+                f"SSH key '{self.resource['name']}' holds a different public key; "
                 "set force=true to delete it and upload the new one"
             )
         self.check_not_uploaded(self.fingerprint())

@@ -330,6 +330,7 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
     Resource,
     run_resource,
@@ -373,8 +374,8 @@ class HetznerLoadBalancer(Resource):
         for spec in self.params["targets"] or []:
             given = [kind for kind in ("server", "label_selector", "ip") if spec.get(kind)]
             if len(given) != 1:
-                self.module.fail_json(
-                    msg="each target needs exactly one of server, label_selector or ip"
+                raise ApiError.refusal(
+                    "each target needs exactly one of server, label_selector or ip"
                 )
             kind = given[0]
             value = spec[kind]

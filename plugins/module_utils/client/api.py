@@ -51,6 +51,10 @@ REDACTED = "********"
 class ApiError(Exception):
     """A failed API call: who answered (``vendor``), the HTTP status (None when no answer came),
     the vendor's error code, its message and, where the vendor names one, the offending field.
+
+    The same type carries a module's own refusal of its options (:meth:`refusal`), so that a
+    module's helpers raise one exception type and only ``finish()`` (``client/resource.py``)
+    turns it into ``fail_json``.
     """
 
     def __init__(self, vendor, status, code, message, field=None):
@@ -63,13 +67,24 @@ class ApiError(Exception):
         self.retry_after = None  # seconds the server asked us to wait (429)
         self.sent = True  # False when the request cannot have reached the server
 
+    @staticmethod
+    def refusal(message):
+        """A module's own refusal, before or instead of an API call (``image is required for
+        state=rebuilt``): no vendor answered, so its text is ``message`` alone and it has no
+        ``failure``."""
+        return ApiError(None, None, None, message)
+
     def __str__(self):
+        if self.vendor is None:
+            return self.message
         status = f" (HTTP {self.status})" if self.status else ""
         field = f" for field '{self.field}'" if self.field else ""
         return f"{self.vendor} API error '{self.code}'{status}{field}: {self.message}"
 
     def failure(self):
-        """The structured ``failure`` value a module returns."""
+        """The structured ``failure`` value a module returns; None for a :meth:`refusal`."""
+        if self.vendor is None:
+            return None
         return {
             "vendor": self.vendor,
             "status": self.status,
