@@ -15,7 +15,7 @@ import os
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _release as release
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import release
 
 
 def expand(path: str) -> str:

@@ -107,7 +107,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sigma.deploy.plugins.module_utils._canary_judge import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.canary import (
     judge_hosts,
     judge_step,
 )

@@ -10,7 +10,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sigma.deploy.plugins.module_utils._deb_packages import (
+from ansible_collections.sigma.deploy.plugins.module_utils.host.deb_packages import (
     split_specs,
     status_of_installed,
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.sigma.deploy.plugins.module_utils._alembic_revision import psql_command
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.schema import psql_command
 
 
 def schema_revision_psql(database: Any) -> dict[str, Any]:

@@ -147,8 +147,8 @@ class InventoryModule(ProviderInventory):
         # Imported here, not when Ansible loads the plugin: every playbook run loads the
         # enabled inventory plugins, and the API client brings in requests (a tenth of a
         # second) that only a run with a digitalocean inventory source needs.
-        from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-        from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+        from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+        from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
             DigitalOceanClient,
         )
 

@@ -142,8 +142,10 @@ class InventoryModule(ProviderInventory):
         # Imported here, not when Ansible loads the plugin: every playbook run loads the
         # enabled inventory plugins, and the API client brings in requests (a tenth of a
         # second) that only a run with a hetzner inventory source needs.
-        from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-        from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import HetznerClient
+        from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+        from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
+            HetznerClient,
+        )
 
         client = HetznerClient(
             self.get_option("api_endpoint"),

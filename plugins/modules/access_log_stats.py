@@ -234,7 +234,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _access_log as access_log
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import access_log
 
 
 class AccessLogError(Exception):

@@ -148,7 +148,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _release as release
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import release
 
 NPM_STAMP = ".sigma-npm-ci.sha256"
 

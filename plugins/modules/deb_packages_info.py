@@ -111,7 +111,7 @@ deb_packages:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._deb_packages import (
+from ansible_collections.sigma.deploy.plugins.module_utils.host.deb_packages import (
     QUERY_FORMAT,
     installed_packages,
     parse_status,

@@ -251,13 +251,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._alembic_revision import (
-    ALEMBIC_REVISION_SQL,
-    brief,
-    psql_argv,
-    revision_result,
-)
-from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.ledger import (
     BREAK,
     KEEP,
     LEDGER_FILE,
@@ -278,7 +272,13 @@ from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import 
     refusal_message,
     write_atomic,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._ledger_write import record_entry
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.ledger_entry import record_entry
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.schema import (
+    ALEMBIC_REVISION_SQL,
+    brief,
+    psql_argv,
+    revision_result,
+)
 
 
 class DeployLock:

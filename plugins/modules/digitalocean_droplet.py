@@ -294,15 +294,19 @@ from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
     duplicate_name_error,
     looks_like_id,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.shapes import (
     DROPLET_MANAGED,
     droplet_create_payload,
     droplet_firewalls,
@@ -312,7 +316,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes 
     plan_tags,
     planned_droplet,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 def pick(items, ref, field, kind, collection):
@@ -348,6 +351,9 @@ class DigitalOceanDroplet(Resource):
             self.resource = self.client.get_by_id("droplets", self.params["id"])
         elif self.params["unique_name"]:
             self.resource = self.client.find_unique("droplets", self.params["name"])
+        elif self.params["state"] != "present":
+            # Without unique names only state=present (always a new droplet) needs no lookup.
+            raise ApiError.refusal(f"state={self.params['state']} needs id when unique_name=false")
         self.note_firewalls()
         return self.resource
 
@@ -400,7 +406,7 @@ class DigitalOceanDroplet(Resource):
     def create(self):
         for option in ("name", "size", "image"):
             if not self.params[option]:
-                self.module.fail_json(msg=f"{option} is required to create a droplet")
+                raise ApiError.refusal(f"{option} is required to create a droplet")
         firewalls = self.wanted_firewalls()
         body = droplet_create_payload(self.params, self.wanted_ssh_keys())
         self.mark_changed()
@@ -525,8 +531,8 @@ class DigitalOceanDroplet(Resource):
             return
         running = self.resource.get("status") != "off"
         if running and not self.params["allow_resize_stop"]:
-            self.module.fail_json(
-                msg=f"droplet '{self.resource['name']}' is running; resizing it to {wanted} "
+            raise ApiError.refusal(
+                f"droplet '{self.resource['name']}' is running; resizing it to {wanted} "
                 "needs it off. Set allow_resize_stop=true to let this task power it off, "
                 "resize it and power it on again, or stop it first (state=stopped)."
             )
@@ -576,7 +582,7 @@ class DigitalOceanDroplet(Resource):
         if self.created:
             return  # just created from the image: rebuilding it again would be waste
         if not self.params["image"]:
-            self.module.fail_json(msg="image is required for state=rebuilt")
+            raise ApiError.refusal("image is required for state=rebuilt")
         image = image_ref(self.params["image"])
         predicted = {"image": {"id": image} if isinstance(image, int) else {"slug": image}}
         self.action("rebuild", {"image": image}, predicted=dict(predicted, status="active"))
@@ -640,9 +646,6 @@ def main():
         required_one_of=[["id", "name"]],
         supports_check_mode=True,
     )
-    state = module.params["state"]
-    if not module.params["unique_name"] and module.params["id"] is None and state != "present":
-        module.fail_json(msg=f"state={state} needs id when unique_name=false")
     run_resource(module, DigitalOceanDroplet)
 
 

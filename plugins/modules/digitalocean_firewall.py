@@ -261,18 +261,22 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.shapes import (
     FIREWALL_MANAGED,
     firewall_payload,
     firewall_result,
     firewall_settled,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 def comparable(firewall):
@@ -326,7 +330,7 @@ class DigitalOceanFirewall(Resource):
 
     def create(self):
         if not self.params["name"]:
-            self.module.fail_json(msg="name is required to create a firewall")
+            raise ApiError.refusal("name is required to create a firewall")
         body = self.wanted()
         self.mark_changed()
         if self.check_mode:

@@ -113,14 +113,14 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import reader, run_info
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     digitalocean_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.shapes import (
     firewall_result,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import reader, run_info
 
 
 def main():

@@ -363,12 +363,17 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     DigitalOceanError,
     digitalocean_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_lb import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.load_balancer import (
     LOAD_BALANCER_MANAGED,
     desired_settings,
     health_check_payload,
@@ -380,7 +385,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_lb impo
     planned_load_balancer,
     settings_changes,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 class DigitalOceanLoadBalancer(Resource):
@@ -409,7 +413,7 @@ class DigitalOceanLoadBalancer(Resource):
     def create(self):
         for option in ("name", "region", "forwarding_rules"):
             if not self.params[option]:
-                self.module.fail_json(msg=f"{option} is required to create a load balancer")
+                raise ApiError.refusal(f"{option} is required to create a load balancer")
         settings = desired_settings(self.params)
         absent = self.params["droplets_state"] == "absent"
         droplet_ids = [] if absent else self.wanted_droplets() or []
@@ -428,8 +432,8 @@ class DigitalOceanLoadBalancer(Resource):
             return tag, None
         if current_tag and wanted_ids is not None:
             if self.params["droplets_state"] != "exact":
-                self.module.fail_json(
-                    msg=f"load balancer '{self.resource['name']}' selects its droplets by tag "
+                raise ApiError.refusal(
+                    f"load balancer '{self.resource['name']}' selects its droplets by tag "
                     f"'{current_tag}': add or remove the tag on the droplet, or give "
                     "droplets_state=exact to select droplets by id instead"
                 )

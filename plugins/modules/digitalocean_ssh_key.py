@@ -126,16 +126,20 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.client.shapes import ssh_key_fingerprint
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     digitalocean_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.shapes import (
     SSH_KEY_MANAGED,
     ssh_key_result,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
-from ansible_collections.sigma.deploy.plugins.module_utils._shapes import ssh_key_fingerprint
 
 
 class DigitalOceanSSHKey(Resource):
@@ -150,7 +154,7 @@ class DigitalOceanSSHKey(Resource):
     def fingerprint(self):
         fingerprint = ssh_key_fingerprint(self.params["public_key"])
         if fingerprint is None:
-            self.module.fail_json(msg="public_key is not an OpenSSH public key (type key comment)")
+            raise ApiError.refusal("public_key is not an OpenSSH public key (type key comment)")
         return fingerprint
 
     def check_not_uploaded(self, fingerprint):
@@ -158,15 +162,15 @@ class DigitalOceanSSHKey(Resource):
         public key once)."""
         owner = self.client.get_by_id("ssh_keys", fingerprint)
         if owner is not None:
-            self.module.fail_json(
-                msg=f"this public key is already uploaded as '{owner['name']}' (id {owner['id']})"
+            raise ApiError.refusal(
+                f"this public key is already uploaded as '{owner['name']}' (id {owner['id']})"
                 "; DigitalOcean holds each key once: use that name, or rename it with "
                 f"id={owner['id']}"
             )
 
     def create(self):
         if not self.params["name"] or not self.params["public_key"]:
-            self.module.fail_json(msg="name and public_key are required to upload an SSH key")
+            raise ApiError.refusal("name and public_key are required to upload an SSH key")
         fingerprint = self.fingerprint()
         self.check_not_uploaded(fingerprint)
         body = {"name": self.params["name"], "public_key": self.params["public_key"].strip()}
@@ -192,8 +196,8 @@ class DigitalOceanSSHKey(Resource):
         if self.fingerprint() == self.resource.get("fingerprint"):
             return
         if not self.params["force"]:
-            self.module.fail_json(
-                msg=f"SSH key '{self.resource['name']}' holds a different public key; "
+            raise ApiError.refusal(
+                f"SSH key '{self.resource['name']}' holds a different public key; "
                 "set force=true to delete it and upload the new one"
             )
         self.check_not_uploaded(self.fingerprint())

@@ -192,7 +192,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._path_set import (
+from ansible_collections.sigma.deploy.plugins.module_utils.host.path_set import (
     PathSet,
     PathSetError,
 )

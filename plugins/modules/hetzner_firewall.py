@@ -189,11 +189,16 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.client.shapes import plan_set
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     hetzner_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.shapes import (
     FIREWALL_MANAGED,
     applied_to,
     apply_to_payload,
@@ -202,8 +207,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes impor
     normalize_rules,
     rule_payload,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
-from ansible_collections.sigma.deploy.plugins.module_utils._shapes import plan_set
 
 
 class HetznerFirewall(Resource):

@@ -111,12 +111,12 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import reader, run_info
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     hetzner_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import firewall_result
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import reader, run_info
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.shapes import firewall_result
 
 
 def main():

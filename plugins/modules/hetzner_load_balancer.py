@@ -330,11 +330,16 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     hetzner_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_lb import (
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.load_balancer import (
     LOAD_BALANCER_MANAGED,
     apply_target_plan,
     load_balancer_create_payload,
@@ -346,8 +351,7 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_lb import (
     planned_load_balancer,
     target_payload,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import normalize_labels
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.shapes import normalize_labels
 
 
 class HetznerLoadBalancer(Resource):
@@ -370,8 +374,8 @@ class HetznerLoadBalancer(Resource):
         for spec in self.params["targets"] or []:
             given = [kind for kind in ("server", "label_selector", "ip") if spec.get(kind)]
             if len(given) != 1:
-                self.module.fail_json(
-                    msg="each target needs exactly one of server, label_selector or ip"
+                raise ApiError.refusal(
+                    "each target needs exactly one of server, label_selector or ip"
                 )
             kind = given[0]
             value = spec[kind]

@@ -137,12 +137,14 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import reader, run_info
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     hetzner_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_lb import load_balancer_result
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import reader, run_info
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.load_balancer import (
+    load_balancer_result,
+)
 
 
 def main():

@@ -232,11 +232,16 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     hetzner_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.shapes import (
     SERVER_MANAGED,
     normalize_labels,
     planned_server,
@@ -244,7 +249,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes impor
     server_result,
     server_type_differs,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
 
 
 class HetznerServer(Resource):
@@ -318,8 +322,8 @@ class HetznerServer(Resource):
             return
         running = self.resource.get("status") != "off"
         if running and not (self.params["allow_resize_stop"] or stay_off):
-            self.module.fail_json(
-                msg=f"server '{self.resource['name']}' is running; changing its type to {wanted} "
+            raise ApiError.refusal(
+                f"server '{self.resource['name']}' is running; changing its type to {wanted} "
                 "needs it stopped. Set allow_resize_stop=true to let this task power it off, "
                 "resize it and power it on again, or stop it first (state=stopped)."
             )
@@ -371,7 +375,7 @@ class HetznerServer(Resource):
         if self.created:
             return  # just created from the image: rebuilding it again would be waste (#580)
         if not self.params["image"]:
-            self.module.fail_json(msg="image is required for state=rebuilt")
+            raise ApiError.refusal("image is required for state=rebuilt")
         body = {"image": self.params["image"]}
         if self.params["user_data"]:
             body["user_data"] = self.params["user_data"]

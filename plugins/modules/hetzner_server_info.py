@@ -140,12 +140,12 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import run_info
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     hetzner_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import server_result
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import run_info
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.shapes import server_result
 
 
 def read(client, params):

@@ -127,17 +127,20 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
+    Resource,
+    run_resource,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.client.shapes import ssh_key_fingerprint
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     hetzner_argument_spec,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.shapes import (
     SSH_KEY_MANAGED,
     normalize_labels,
     ssh_key_result,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import Resource, run_resource
-from ansible_collections.sigma.deploy.plugins.module_utils._shapes import ssh_key_fingerprint
 
 
 class HetznerSSHKey(Resource):

@@ -184,7 +184,7 @@ checks:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._http_check import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.http_check import (
     CHECK_OPTIONS,
     DEFAULT_INTERVAL,
     DEFAULT_WAIT,

@@ -191,7 +191,7 @@ import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._http_check import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.http_check import (
     CHECK_OPTIONS,
     HttpCheckError,
     failure_message,

@@ -224,7 +224,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.ledger import (
     LEDGER_FILE,
     LEDGER_GUARD,
     LOCK_GUARD,

@@ -131,11 +131,11 @@ entry:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.ledger import (
     DeployStateError,
     app_dir,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._ledger_write import record_entry
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.ledger_entry import record_entry
 
 
 class ReleaseLedger:

@@ -102,6 +102,10 @@ ENABLED_ALREADY = {"enabled", "enabled-runtime", "static", "indirect", "generate
                    "transient"}  # fmt: skip
 
 
+class SystemctlError(Exception):
+    """A systemctl command failed; the message names the command and what it said."""
+
+
 def unit_name(name: str) -> str:
     return name if "." in name.rsplit("@", 1)[-1] else f"{name}.service"
 
@@ -123,12 +127,7 @@ class Units:
         rc, out, err = self.module.run_command([self.systemctl, *args])
         if rc != 0:
             said = (err or out).strip() or f"exit status {rc}"
-            self.module.fail_json(
-                msg=f"systemctl {' '.join(args)} failed: {said}",
-                changed=bool(self.changed),
-                changed_units=self.changed,
-                units=self.states,
-            )
+            raise SystemctlError(f"systemctl {' '.join(args)} failed: {said}")
 
     def bring(self, item: dict) -> None:
         unit = unit_name(item["name"])
@@ -176,10 +175,18 @@ def main():
     )
     systemctl = module.get_bin_path("systemctl", required=True)
     units = Units(module, systemctl)
-    if module.params["daemon_reload"] and not module.check_mode:
-        units.act("daemon-reload")
-    for item in module.params["units"]:
-        units.bring(item)
+    try:
+        if module.params["daemon_reload"] and not module.check_mode:
+            units.act("daemon-reload")
+        for item in module.params["units"]:
+            units.bring(item)
+    except SystemctlError as err:
+        module.fail_json(
+            msg=str(err),
+            changed=bool(units.changed),
+            changed_units=units.changed,
+            units=units.states,
+        )
     module.exit_json(changed=bool(units.changed), changed_units=units.changed, units=units.states)
 
 

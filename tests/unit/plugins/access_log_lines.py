@@ -1,12 +1,12 @@
 """Access log lines as nginx's ``sigma_json`` log format writes them, and what the
-aggregator of module_utils/_access_log.py makes of them: shared by the access_log and
+aggregator of module_utils/deploy/access_log.py makes of them: shared by the access_log and
 canary_judge tests."""
 
 from __future__ import annotations
 
 import json
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _access_log as access_log
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import access_log
 
 GROUPS = {
     "canary": ["127.0.0.1:8002", "127.0.0.1:3002"],

@@ -1,4 +1,4 @@
-"""module_utils/_access_log.py (parsing a line and adding lines up per group) and the
+"""module_utils/deploy/access_log.py (parsing a line and adding lines up per group) and the
 access_log_stats module on a log file."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _access_log as access_log
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import access_log
 from ansible_collections.sigma.deploy.plugins.modules import access_log_stats
 from tests.unit.plugins.access_log_lines import EMPTY, GROUPS, aggregate, line
 from tests.unit.plugins.fakes import FakeModule

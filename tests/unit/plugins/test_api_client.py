@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import (
     ApiClient,
     ApiError,
     RetryPolicy,
@@ -14,8 +14,8 @@ from ansible_collections.sigma.deploy.plugins.module_utils._api import (
     redact,
     retryable_status,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import HetznerClient
-from ansible_collections.sigma.deploy.plugins.module_utils._retry import may_resend
+from ansible_collections.sigma.deploy.plugins.module_utils.client.retry import may_resend
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import HetznerClient
 from tests.unit.plugins.fakes import FakeResponse
 
 TOKEN = "s3cr3t-token-value"

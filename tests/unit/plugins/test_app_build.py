@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _release as release
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import release
 
 ROOT = Path(__file__).resolve().parents[3]
 MODULE = ROOT / "plugins" / "modules" / "app_build.py"

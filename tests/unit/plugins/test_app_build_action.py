@@ -10,7 +10,7 @@ import pytest
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.sigma.deploy.plugins.action import app_build
-from ansible_collections.sigma.deploy.plugins.module_utils import _release as release
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import release
 
 
 def write(path, text: str = "x") -> None:

@@ -9,7 +9,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sigma.deploy.plugins.filter.canary_judge import FilterModule
-from ansible_collections.sigma.deploy.plugins.module_utils import _canary_judge as canary
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import canary
 from tests.unit.plugins.access_log_lines import EMPTY, aggregate, line
 
 # --- judging a step -----------------------------------------------------------------------

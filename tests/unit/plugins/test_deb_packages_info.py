@@ -8,7 +8,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sigma.deploy.plugins.filter import deb_packages_split as dps
-from ansible_collections.sigma.deploy.plugins.module_utils import _deb_packages as debs
+from ansible_collections.sigma.deploy.plugins.module_utils.host import deb_packages as debs
 from ansible_collections.sigma.deploy.plugins.modules import deb_packages_info as dpi
 
 STATUS = {

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _deploy_state as ds
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import ledger as ds
 from ansible_collections.sigma.deploy.plugins.modules import (
     deploy_lock,
     release_info,

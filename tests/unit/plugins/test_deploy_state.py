@@ -1,4 +1,4 @@
-"""module_utils/_deploy_state.py: the lock, the ledger and the served state as plain data."""
+"""module_utils/deploy/ledger.py: the lock, the ledger and the served state as plain data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _deploy_state as ds
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import ledger as ds
 
 T0 = 1795721402.0  # 2026-11-26T19:30:02Z
 LOCK = {

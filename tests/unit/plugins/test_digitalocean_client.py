@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError, RetryPolicy
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError, RetryPolicy
+from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import Deadline
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
     action_done,
     action_error,
@@ -17,7 +18,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import 
     looks_like_id,
     sent_fields,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._waiter import Deadline
 from tests.unit.plugins.fakes import FakeResponse
 
 BASE = "https://api.example/v2"

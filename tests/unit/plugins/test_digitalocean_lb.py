@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_lb import (
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.load_balancer import (
     desired_settings,
     load_balancer_create_payload,
     load_balancer_ready,

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError, RetryPolicy
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError, RetryPolicy
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.client import (
     DigitalOceanClient,
 )
 from ansible_collections.sigma.deploy.plugins.modules.digitalocean_droplet import (
@@ -25,7 +25,7 @@ from ansible_collections.sigma.deploy.plugins.modules.digitalocean_load_balancer
 from ansible_collections.sigma.deploy.plugins.modules.digitalocean_ssh_key import (
     DigitalOceanSSHKey,
 )
-from tests.unit.plugins.fakes import Failed, FakeModule, FakeResponse
+from tests.unit.plugins.fakes import FakeModule, FakeResponse
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("tests.cloudsim.digitalocean") is None,
@@ -197,9 +197,9 @@ def test_rebuilt_does_not_rebuild_a_droplet_it_just_created(api):
 def test_a_running_droplet_is_not_resized_without_permission(api):
     run_droplet(api)
     api.session.sent.clear()
-    with pytest.raises(Failed) as caught:
+    with pytest.raises(ApiError) as caught:
         run_droplet(api, size="s-2vcpu-2gb")
-    assert "allow_resize_stop=true" in caught.value.result["msg"]
+    assert "allow_resize_stop=true" in str(caught.value)
     assert api.session.writes() == []
 
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.shapes import (
+    normalize_cidr,
+    plan_set,
+    ssh_key_fingerprint,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.digitalocean.shapes import (
     droplet_create_payload,
     droplet_firewalls,
     droplet_result,
@@ -18,11 +23,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._digitalocean_shapes 
     plan_tags,
     planned_droplet,
     ssh_key_result,
-)
-from ansible_collections.sigma.deploy.plugins.module_utils._shapes import (
-    normalize_cidr,
-    plan_set,
-    ssh_key_fingerprint,
 )
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFPRB2i5Dve4rcZ4YNJ8Uq4uTgA3TDmsiHtC8R+S09l7 it"

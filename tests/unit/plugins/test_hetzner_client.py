@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError, RetryPolicy
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError, RetryPolicy
+from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import Deadline
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import (
     HetznerClient,
     action_done,
     action_error,
     hetzner_error,
     hetzner_next_page,
 )
-from ansible_collections.sigma.deploy.plugins.module_utils._waiter import Deadline
 from tests.unit.plugins.fakes import FakeResponse
 
 

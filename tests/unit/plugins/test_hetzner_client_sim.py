@@ -9,9 +9,9 @@ import struct
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError, RetryPolicy
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import HetznerClient
-from ansible_collections.sigma.deploy.plugins.module_utils._waiter import Deadline
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError, RetryPolicy
+from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import Deadline
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import HetznerClient
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("tests.cloudsim.hetzner") is None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_lb import (
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.load_balancer import (
     apply_target_plan,
     load_balancer_create_payload,
     load_balancer_result,

@@ -7,6 +7,7 @@ import copy
 
 import pytest
 
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.modules.hetzner_firewall import HetznerFirewall
 from ansible_collections.sigma.deploy.plugins.modules.hetzner_load_balancer import (
     HetznerLoadBalancer,
@@ -168,9 +169,9 @@ def test_rebuilt_rebuilds_an_existing_server():
 
 def test_a_running_server_is_not_resized_without_permission():
     api = FakeApi(servers=[RUNNING])
-    with pytest.raises(Failed) as caught:
+    with pytest.raises(ApiError) as caught:
         run_server(api, server_type="cx32")
-    assert "allow_resize_stop=true" in caught.value.result["msg"]
+    assert "allow_resize_stop=true" in str(caught.value)
     assert api.changes() == []
 
 
@@ -399,12 +400,12 @@ def test_check_mode_predicts_targets_without_calls():
 
 
 def test_creating_needs_its_options_and_no_id():
-    with pytest.raises(Failed) as caught:
+    with pytest.raises(ApiError) as caught:
         run_server(FakeApi(), server_type=None, image=None)
-    assert caught.value.result["msg"] == "server_type and image required to create a server"
-    with pytest.raises(Failed) as caught:
+    assert str(caught.value) == "server_type and image required to create a server"
+    with pytest.raises(ApiError) as caught:
         run_server(FakeApi(), id=5)
-    assert caught.value.result["msg"] == "server with id 5 not found (give a name to create one)"
+    assert str(caught.value) == "server with id 5 not found (give a name to create one)"
 
 
 def test_state_stopped_powers_off_for_the_resize_without_asking():

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.shapes import (
+    normalize_cidr,
+    plan_set,
+    ssh_key_fingerprint,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.shapes import (
     applied_to,
     apply_to_payload,
     firewall_result,
@@ -14,11 +19,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._hetzner_shapes impor
     server_create_payload,
     server_result,
     server_type_differs,
-)
-from ansible_collections.sigma.deploy.plugins.module_utils._shapes import (
-    normalize_cidr,
-    plan_set,
-    ssh_key_fingerprint,
 )
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFPRB2i5Dve4rcZ4YNJ8Uq4uTgA3TDmsiHtC8R+S09l7 test"

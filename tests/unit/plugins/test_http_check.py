@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import ansible.module_utils.urls  # noqa: F401  # pylint: disable=unused-import
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils._http_check import MAX_BODY
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.http_check import MAX_BODY
 from ansible_collections.sigma.deploy.plugins.modules import http_check
 
 SLOW = 1.0  # seconds the slow paths wait; the tests' timeout is well under it

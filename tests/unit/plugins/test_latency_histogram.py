@@ -1,4 +1,4 @@
-"""module_utils/_latency_histogram.py: the buckets of the log-scale latency histogram, a
+"""module_utils/deploy/latency.py: the buckets of the log-scale latency histogram, a
 histogram of latencies, merging several and reading a percentile from one."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils import (
-    _latency_histogram as latency_histogram,
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import (
+    latency as latency_histogram,
 )
 
 

@@ -1,4 +1,4 @@
-"""module_utils/_release.py: source fingerprints, release ids, Alembic heads, manifests."""
+"""module_utils/deploy/release.py: source fingerprints, release ids, Alembic heads, manifests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils import _release as release
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import release
 
 
 def write(path, text: str = "x") -> None:

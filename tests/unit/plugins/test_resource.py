@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._resource import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
     Resource,
     reader,
     run_info,
@@ -143,3 +143,61 @@ def test_run_info_turns_an_api_error_into_a_structured_failure():
     with pytest.raises(Failed) as failed:
         run_info(module(FakeClient(error=CONFLICT)), FakeClient, "thing_info", read)
     assert failed.value.result["failure"]["code"] == "uniqueness_error"
+
+
+# --- one exception type, one fail_json ----------------------------------------------------------
+class Recording(FakeModule):
+    """A module that counts its fail_json calls (each still ends the run, as Ansible's does)."""
+
+    def __init__(self, params):
+        super().__init__(params)
+        self.failures = []
+
+    def fail_json(self, **result):
+        self.failures.append(result)
+        super().fail_json(**result)
+
+
+def test_a_refusal_is_its_message_alone_without_a_failure():
+    err = ApiError.refusal("image is required for state=rebuilt")
+    assert (str(err), err.failure(), err.vendor, err.status) == (
+        "image is required for state=rebuilt",
+        None,
+        None,
+        None,
+    )
+
+
+def test_check_create_raises_a_refusal_and_leaves_fail_json_to_finish():
+    fake = Recording({"id": None, "name": None, "size": None, "state": "present"})
+    fake.client = FakeClient()
+    with pytest.raises(ApiError) as caught:
+        Thing(fake).check_create("name", "size")
+    assert str(caught.value) == "name and size required to create a thing"
+    assert fake.failures == []
+
+
+def test_a_refusal_in_check_create_ends_in_one_fail_json_with_only_its_message():
+    fake = Recording({"id": 9, "name": "a", "size": 1, "state": "present"})
+    fake.client = FakeClient()
+    with pytest.raises(Failed):
+        run_resource(fake, Thing)
+    assert fake.failures == [{"msg": "thing with id 9 not found (give a name to create one)"}]
+
+
+class Unbuildable(FakeClient):
+    @classmethod
+    def from_module(cls, module):
+        raise CONFLICT
+
+
+def test_an_api_error_while_building_the_client_is_a_structured_failure_too():
+    class Other(Thing):
+        client_class = Unbuildable
+
+    fake = Recording({"id": None, "name": "a", "size": 1, "state": "present"})
+    with pytest.raises(Failed):
+        run_resource(fake, Other)
+    with pytest.raises(Failed):
+        run_info(fake, Unbuildable, "thing_info", reader("things", dict))
+    assert [f["failure"]["code"] for f in fake.failures] == ["uniqueness_error"] * 2

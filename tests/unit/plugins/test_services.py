@@ -121,3 +121,21 @@ def test_a_missing_unit_fails_when_it_must_be_enabled(run, systemctl):
     result = run(services, units=[{"name": "nope", "enabled": True}])
     assert result["failed"]
     assert "systemctl enable nope.service failed: Failed to enable unit" in result["msg"]
+
+
+def test_a_failed_call_fails_once_with_what_was_done_before_it(run, systemctl):
+    systemctl(
+        {"one.service": ["disabled", "inactive"], "two.service": ["enabled", "inactive"]},
+        fail={"start two.service": "Job for two.service failed"},
+    )
+    result = run(services, units=[
+        {"name": "one", "enabled": True}, {"name": "two", "state": "started"},
+    ])  # fmt: skip
+    assert result == {
+        "msg": "systemctl start two.service failed: Job for two.service failed",
+        "changed": True,
+        "changed_units": ["one.service"],
+        "units": [{"name": "one.service", "enabled": "enabled", "active": "inactive"}],
+        "failed": True,
+        "warnings": [],
+    }

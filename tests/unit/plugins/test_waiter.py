@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.sigma.deploy.plugins.module_utils._waiter import Deadline, wait_until
+from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import Deadline, wait_until
 
 
 def reader(states):

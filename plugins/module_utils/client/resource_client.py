@@ -4,16 +4,17 @@
 """A provider's API as collections of resources: lookups by id or name, the ``_info``
 selection, references resolved to ids, and waits for actions, on top of :class:`ApiClient`.
 
-What a provider adds (``_hetzner.py``, ``_digitalocean.py``): where its collections live, how
-names are looked up (unique or not), how its actions end, and its error type.
+What a provider adds (``hetzner/client.py``, ``digitalocean/client.py``): where its
+collections live, how names are looked up (unique or not), how its actions end, and its error
+type.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiClient, ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._waiter import wait_until
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiClient, ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import wait_until
 
 
 class ResourceClient(ApiClient):

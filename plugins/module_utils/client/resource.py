@@ -3,8 +3,14 @@
 
 """The base class of every module that manages one resource, whatever the provider, and the
 one flow their ``main()`` runs: find the resource, remember it for the diff, bring it to
-``state`` (in check mode, only its local copy), and return the result. An :class:`ApiError`
-fails the task with its structured ``failure``; nothing else turns errors into ``fail_json``.
+``state`` (in check mode, only its local copy), and return the result.
+
+Errors: the client, the lookups, the waits and the module's own checks raise
+:class:`ApiError` (a check that refuses the options raises :meth:`ApiError.refusal`), and
+:func:`finish` alone turns it into ``fail_json``: the message, and, when an API answered, the
+vendor's code and message in ``failure``. Nothing else in the flow calls ``fail_json``; only a
+missing ``requests`` library fails earlier, with Ansible's standard message
+(``require_requests`` in ``client/api.py``).
 
 What a provider changes is its client (``client_class``): where resources live, how names
 are looked up, how actions end and how its errors look.
@@ -12,8 +18,8 @@ are looked up, how actions end and how its errors look.
 
 from __future__ import annotations
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._waiter import Deadline
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import Deadline
 
 
 class Resource:
@@ -89,14 +95,15 @@ class Resource:
         return self.client.item_path(self.collection, self.resource["id"]) + suffix
 
     def check_create(self, *options):
-        """Fail clearly when the resource cannot be created from the options given."""
+        """Refuse clearly (:meth:`ApiError.refusal`) when the resource cannot be created from
+        the options given."""
         if self.params.get("id") is not None:
-            self.module.fail_json(
-                msg=f"{self.kind} with id {self.params['id']} not found (give a name to create one)"
+            raise ApiError.refusal(
+                f"{self.kind} with id {self.params['id']} not found (give a name to create one)"
             )
         missing = [option for option in options if not self.params.get(option)]
         if missing:
-            self.module.fail_json(msg=f"{' and '.join(missing)} required to create a {self.kind}")
+            raise ApiError.refusal(f"{' and '.join(missing)} required to create a {self.kind}")
 
     def reread(self):
         """After real changes, read the resource again (in check mode keep the prediction)."""
@@ -143,25 +150,32 @@ class Resource:
 
 
 def finish(module, work):
-    """``module.exit_json(**work())``; an :class:`ApiError` fails the task instead, with the
-    vendor's code and message in ``failure``."""
+    """``module.exit_json(**work())``; an :class:`ApiError` fails the task instead, with its
+    message and, unless it is a refusal, the vendor's code and message in ``failure``. The one
+    place where a resource module's errors become ``fail_json``."""
     try:
         result = work()
     except ApiError as err:
-        module.fail_json(msg=str(err), failure=err.failure())
+        failure = err.failure()
+        module.fail_json(msg=str(err), **({} if failure is None else {"failure": failure}))
     module.exit_json(**result)
 
 
 def run_resource(module, resource_cls):
     """What ``main()`` of a module that manages one resource does once its module is built."""
-    finish(module, resource_cls(module).run)
+    finish(module, lambda: resource_cls(module).run())
 
 
 def run_info(module, client_class, represent, read):
     """What ``main()`` of an ``_info`` module does once its module is built: ``read(client,
     params)`` returns the shaped resources, the result holds them under ``represent``."""
-    client = client_class.from_module(module)
-    finish(module, lambda: {"changed": False, represent: read(client, module.params)})
+    finish(
+        module,
+        lambda: {
+            "changed": False,
+            represent: read(client_class.from_module(module), module.params),
+        },
+    )
 
 
 def reader(collection, shape, *filters):

@@ -3,7 +3,7 @@
 """Canary analysis of nginx's JSON access log (``log_format sigma_json`` of the nginx_proxy
 role): parse a line, say which group of upstream servers answered it and add it up per group.
 Pure computation; reading the file is the access_log_stats module's job, the latency
-histogram is in ``_latency_histogram`` and judging a canary step in ``_canary_judge``.
+histogram is in ``latency`` and judging a canary step in ``canary``.
 
 How a line is counted:
 
@@ -23,7 +23,7 @@ How a line is counted:
   request) or whose server is in no group is counted in ``other``.
 
 Each group also keeps a latency histogram (``latency_histogram``), so that several hosts'
-numbers can be merged into percentiles over all their requests (``_canary_judge.merge_stats``).
+numbers can be merged into percentiles over all their requests (``canary.merge_stats``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-from ansible_collections.sigma.deploy.plugins.module_utils._latency_histogram import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.latency import (
     HISTOGRAM_KEY,
     histogram,
 )

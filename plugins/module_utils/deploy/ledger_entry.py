@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ansible_collections.sigma.deploy.plugins.module_utils._deploy_state import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.ledger import (
     LEDGER_FILE,
     LEDGER_GUARD,
     DeployStateError,

@@ -23,7 +23,7 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from ansible_collections.sigma.deploy.plugins.module_utils._path_set import (
+from ansible_collections.sigma.deploy.plugins.module_utils.host.path_set import (
     write_atomic as write_bytes_atomic,
 )
 

@@ -3,16 +3,21 @@
 
 """DigitalOcean API v2: how its errors, pages, collections and actions look, names that need
 not be unique, and the options every DigitalOcean module shares. Retries are the shared
-client's (``_api.py``), lookups and waits the shared resource client's
-(``_resource_client.py``); the modules' base class is ``_resource.py``.
+client's (``client/api.py``), lookups and waits the shared resource client's
+(``client/resource_client.py``); the modules' base class is ``client/resource.py``.
 """
 
 from __future__ import annotations
 
 import re
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError, link_next_page
-from ansible_collections.sigma.deploy.plugins.module_utils._resource_client import ResourceClient
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import (
+    ApiError,
+    link_next_page,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource_client import (
+    ResourceClient,
+)
 
 VENDOR = "DigitalOcean"
 DEFAULT_ENDPOINT = "https://api.digitalocean.com"

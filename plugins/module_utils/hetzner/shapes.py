@@ -4,14 +4,14 @@
 """Pure functions for the Hetzner modules: API payloads from options, flat results from API
 resources, and the normal forms that make comparisons order-independent.
 
-Load balancer services and targets live in ``_hetzner_lb.py``.
+Load balancer services and targets live in ``load_balancer.py``.
 """
 
 from __future__ import annotations
 
 import json
 
-from ansible_collections.sigma.deploy.plugins.module_utils._shapes import normalize_cidr
+from ansible_collections.sigma.deploy.plugins.module_utils.client.shapes import normalize_cidr
 
 SSH_KEY_MANAGED = ("name", "labels", "fingerprint")
 SERVER_MANAGED = ("name", "status", "server_type", "image", "location", "labels", "firewalls")

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ansible_collections.sigma.deploy.plugins.module_utils._access_log import PERCENTILES
-from ansible_collections.sigma.deploy.plugins.module_utils._latency_histogram import (
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.access_log import PERCENTILES
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.latency import (
     HISTOGRAM_KEY,
     histogram_percentile,
     keyed,

@@ -2,14 +2,17 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Hetzner Cloud API v1: how its errors, pages and actions look, and the options every Hetzner
-module shares. Retries are the shared client's (``_api.py``), lookups and waits the shared
-resource client's (``_resource_client.py``); the modules' base class is ``_resource.py``.
+module shares. Retries are the shared client's (``client/api.py``), lookups and waits the
+shared resource client's (``client/resource_client.py``); the modules' base class is
+``client/resource.py``.
 """
 
 from __future__ import annotations
 
-from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils._resource_client import ResourceClient
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
+from ansible_collections.sigma.deploy.plugins.module_utils.client.resource_client import (
+    ResourceClient,
+)
 
 VENDOR = "Hetzner"
 DEFAULT_ENDPOINT = "https://api.hetzner.cloud/v1"

@@ -3,14 +3,14 @@
 
 """Pure functions for the DigitalOcean droplet, SSH key and firewall modules: API payloads from
 options, flat results from API resources, and the normal forms that make comparisons
-order-independent. Load balancers live in ``_digitalocean_lb.py``.
+order-independent. Load balancers live in ``load_balancer.py``.
 """
 
 from __future__ import annotations
 
 import json
 
-from ansible_collections.sigma.deploy.plugins.module_utils._shapes import normalize_cidr
+from ansible_collections.sigma.deploy.plugins.module_utils.client.shapes import normalize_cidr
 
 SSH_KEY_MANAGED = ("name", "fingerprint")
 DROPLET_MANAGED = (

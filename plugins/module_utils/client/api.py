@@ -3,10 +3,10 @@
 
 """One HTTP API client base for every provider (Hetzner Cloud, DigitalOcean, ...).
 
-What a provider adds (``_hetzner.py``, ``_digitalocean.py``): its base URL and environment
-variables, how its errors look (:meth:`ApiClient.error_from_response`), how its pages chain
-(:meth:`ApiClient.next_page`) and which of its error codes are worth a retry. Resources,
-lookups and waits for actions are in ``_resource_client.py``.
+What a provider adds (``hetzner/client.py``, ``digitalocean/client.py``): its base URL and
+environment variables, how its errors look (:meth:`ApiClient.error_from_response`), how its
+pages chain (:meth:`ApiClient.next_page`) and which of its error codes are worth a retry.
+Resources, lookups and waits for actions are in ``resource_client.py``.
 
 - One exception type, :class:`ApiError`, for every failure: HTTP errors, network errors,
   actions that end in error and waits that run out of time.
@@ -37,7 +37,7 @@ else:
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.sigma.deploy.plugins.module_utils._retry import (
+from ansible_collections.sigma.deploy.plugins.module_utils.client.retry import (
     RetryPolicy,
     may_resend,
     parse_retry_after,
@@ -51,6 +51,10 @@ REDACTED = "********"
 class ApiError(Exception):
     """A failed API call: who answered (``vendor``), the HTTP status (None when no answer came),
     the vendor's error code, its message and, where the vendor names one, the offending field.
+
+    The same type carries a module's own refusal of its options (:meth:`refusal`), so that a
+    module's helpers raise one exception type and only ``finish()`` (``client/resource.py``)
+    turns it into ``fail_json``.
     """
 
     def __init__(self, vendor, status, code, message, field=None):
@@ -63,13 +67,24 @@ class ApiError(Exception):
         self.retry_after = None  # seconds the server asked us to wait (429)
         self.sent = True  # False when the request cannot have reached the server
 
+    @staticmethod
+    def refusal(message):
+        """A module's own refusal, before or instead of an API call (``image is required for
+        state=rebuilt``): no vendor answered, so its text is ``message`` alone and it has no
+        ``failure``."""
+        return ApiError(None, None, None, message)
+
     def __str__(self):
+        if self.vendor is None:
+            return self.message
         status = f" (HTTP {self.status})" if self.status else ""
         field = f" for field '{self.field}'" if self.field else ""
         return f"{self.vendor} API error '{self.code}'{status}{field}: {self.message}"
 
     def failure(self):
-        """The structured ``failure`` value a module returns."""
+        """The structured ``failure`` value a module returns; None for a :meth:`refusal`."""
+        if self.vendor is None:
+            return None
         return {
             "vendor": self.vendor,
             "status": self.status,

@@ -1,0 +1,1 @@
+"""What every provider shares: the API client, retries, waits and the resource module flow."""

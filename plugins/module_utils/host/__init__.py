@@ -1,0 +1,1 @@
+"""Host-side engines of the files and deb_packages_info modules."""
