@@ -127,6 +127,7 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import (
     Resource,
     run_resource,
@@ -185,8 +186,8 @@ class HetznerSSHKey(Resource):
         ):
             return
         if not self.params["force"]:
-            self.module.fail_json(
-                msg=f"SSH key '{self.resource['name']}' holds a different public key; "
+            raise ApiError.refusal(
+                f"SSH key '{self.resource['name']}' holds a different public key; "
                 "set force=true to delete it and upload the new one"
             )
         self.delete()

@@ -1,13 +1,13 @@
 # Copyright: (c) 2026, sigma.deploy contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Judging a canary step from the numbers of the access_log_stats module (one group's stats,
-see ``_access_log``): whether they pass the limits, with a message that gives the numbers, for
+see ``access_log``): whether they pass the limits, with a message that gives the numbers, for
 one host (``judge_step``) or for several hosts together (``judge_hosts``). The canary_judge
 filter's logic.
 
 Several hosts' numbers of one group are merged first (``merge_stats``): requests and errors
 add up, and the percentiles are read from the sum of their latency histograms (see
-``_latency_histogram``), so they are over all the hosts' requests. When a host sent no
+``latency``), so they are over all the hosts' requests. When a host sent no
 histogram (an older module's output), they are the worst host's instead.
 """
 

@@ -1,4 +1,4 @@
-"""module_utils/_canary_judge.py (judging a canary step, for one host or merged over
+"""module_utils/deploy/canary.py (judging a canary step, for one host or merged over
 several) and the canary_judge filter."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from ansible_collections.sigma.deploy.plugins.modules.hetzner_load_balancer impo
 )
 from ansible_collections.sigma.deploy.plugins.modules.hetzner_server import HetznerServer
 from ansible_collections.sigma.deploy.plugins.modules.hetzner_ssh_key import HetznerSSHKey
-from tests.unit.plugins.fakes import Failed, FakeClock, FakeModule
+from tests.unit.plugins.fakes import FakeClock, FakeModule
 
 DONE = {"id": 1, "status": "success", "command": "x"}
 
@@ -259,9 +259,9 @@ def test_an_ssh_key_with_other_material_needs_force():
         "labels": {},
         "fingerprint": "00:11",
     }
-    with pytest.raises(Failed) as caught:
+    with pytest.raises(ApiError) as caught:
         run_key(FakeApi(ssh_keys=[stored]))
-    assert "force=true" in caught.value.result["msg"]
+    assert "force=true" in str(caught.value)
     api = FakeApi(ssh_keys=[stored])
     run_key(api, force=True)
     assert [c[:2] for c in api.changes()] == [("DELETE", "/ssh_keys/3"), ("POST", "/ssh_keys")]

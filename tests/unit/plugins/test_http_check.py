@@ -7,7 +7,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-# Imported by the first check otherwise (lazily, see _http_check.run_check), inside the timed
+# Imported by the first check otherwise (lazily, see deploy/http_check.run_check), inside the timed
 # windows of the tests below.
 import ansible.module_utils.urls  # noqa: F401  # pylint: disable=unused-import
 import pytest
