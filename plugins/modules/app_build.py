@@ -21,6 +21,9 @@ description:
     built from the same fingerprint exists and its files match their checksums, nothing is built
     and that release is returned. With a local connection the action plugin finds it on the
     controller, without starting the module.
+  - O(src) may also be a release directory this module made (it holds C(manifest.json)). It is
+    checked against its manifest and returned as it is, so one task takes either a source tree or
+    a release (as C(-e release=) of the deploy playbook does).
   - "Run it on the controller (C(delegate_to: localhost) or a play on localhost). It needs C(pip)
     for O(python), and C(npm) with a Node.js that can build the web app."
 author:
@@ -29,12 +32,19 @@ options:
   src:
     description:
       - The application source tree, holding C(api/) (with C(requirements.lock)) and C(web/)
-        (with C(package-lock.json)).
+        (with C(package.json) and C(package-lock.json)); or a release directory made by this
+        module, holding C(manifest.json), which is used as it is (nothing is built).
+      - A directory that is neither fails the task, naming what it lacks to be either.
+      - "A relative path is taken from the directory C(ansible-playbook) was started in when the
+        module runs on the controller (a local connection, as with C(delegate_to: localhost)),
+        not from the playbook's directory, where Ansible runs local modules."
     type: path
     required: true
   dest:
     description:
-      - The artifacts root; each release is a directory in it.
+      - The artifacts root; each release is a directory in it. Not used when O(src) is a release.
+      - A relative path is taken from the directory C(ansible-playbook) was started in, as for
+        O(src).
     type: path
     required: true
   app:
@@ -102,6 +112,14 @@ EXAMPLES = r"""
 - name: Show the release id
   ansible.builtin.debug:
     msg: "{{ build.release_id }} in {{ build.release_dir }}"
+
+- name: Take a release built before (relative to where ansible-playbook runs), or fail
+  sigma.deploy.app_build:
+    src: .build/artifacts/20261126T153400Z-abc1234def56
+    dest: .build/artifacts
+  delegate_to: localhost
+  run_once: true
+  register: given
 """
 
 RETURN = r"""
@@ -111,11 +129,12 @@ release_id:
   type: str
   sample: 20261126T153400Z-abc1234def56
 release_dir:
-  description: The release directory. In check mode, where it would be.
+  description: The release directory (absolute). In check mode, where it would be.
   returned: always
   type: str
 built:
-  description: Whether this run built the artifacts (false when an existing release was reused).
+  description: Whether this run built the artifacts (false when an existing release was reused,
+    or O(src) was a release).
   returned: always
   type: bool
 manifest:
@@ -155,6 +174,12 @@ NPM_STAMP = ".sigma-npm-ci.sha256"
 
 class BuildError(Exception):
     """A build step failed; the message names the step."""
+
+
+def absolute(path: str) -> str:
+    """path, a relative one taken from the module's working directory. (On the controller the
+    action plugin has made both paths absolute from where ansible-playbook runs.)"""
+    return path if os.path.isabs(path) else os.path.join(os.getcwd(), path)
 
 
 class Builder:
@@ -337,12 +362,21 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
+    for key in ("src", "dest"):
+        module.params[key] = absolute(module.params[key])
     src = module.params["src"]
-    for required in ("api/requirements.lock", "web/package.json", "web/package-lock.json"):
-        if not os.path.isfile(os.path.join(src, required)):
-            module.fail_json(
-                msg=f"src: {src} is not an application source tree: {required} is missing"
+    try:
+        if release.kind_of(src) == "release":
+            manifest = release.given_release(src)
+            module.exit_json(
+                changed=False,
+                built=False,
+                release_id=manifest["release_id"],
+                release_dir=src,
+                manifest=manifest,
             )
+    except ValueError as err:
+        module.fail_json(msg=f"src: {err}")
 
     builder = Builder(module)
     fingerprint = release.source_hash(src)

@@ -83,6 +83,10 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    # What the request got away with because the vendor accepts it beyond its spec (e.g.
+    # DigitalOcean's droplet ids as numeric strings): recorded with the exchange, so that the
+    # contract check still holds our own clients to the spec.
+    tolerated: list[str] = field(default_factory=list)
 
 
 Handler = Callable[[Request], Response]

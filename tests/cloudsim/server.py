@@ -4,7 +4,10 @@ Requests go to the vendor whose prefix starts the path (``/hetzner/v1/...``,
 ``/digitalocean/v2/...``). Before a vendor sees a request: the bearer token is checked, and
 injected faults (429, 5xx) are answered. ``/_admin/...`` (no token) resets state, sets faults
 and reports health. With ``record`` set, every exchange is appended to that file as one JSON
-line, for the contract tests.
+line, in the order the requests were handled, for the contract tests and for tests that
+follow a resource's changes (``record.py``): the request (with the client's User-Agent), the
+answer, and what the vendor tolerated beyond its spec to accept it (``tolerated``, when
+anything).
 """
 
 from __future__ import annotations
@@ -56,8 +59,9 @@ class Simulator:
         with self.lock:
             response = self.dispatch(vendor, method, path, query, headers, body)
             response.headers = {**vendor.response_headers(), **response.headers}
-        if self.record_path:
-            self.record(vendor, method, parsed, headers, body, response)
+            # Under the same lock: the record's order is the order the requests were handled.
+            if self.record_path:
+                self.record(vendor, method, parsed, headers, body, response)
         return response
 
     def dispatch(
@@ -124,10 +128,13 @@ class Simulator:
             "path": parsed.path[len(vendor.prefix) :] or "/",
             "query": parsed.query,
             "content_type": headers.get("content-type", ""),
+            "user_agent": headers.get("user-agent", ""),
             "request_body": body.decode("utf-8", "replace") if body else "",
             "status": response.status,
             "response_body": response.body,
         }
+        if response.tolerated:
+            line["tolerated"] = response.tolerated
         with self.lock, self.record_path.open("a") as out:
             out.write(json.dumps(line) + "\n")
 

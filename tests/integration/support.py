@@ -19,6 +19,8 @@ from pathlib import Path
 
 import requests
 
+from tests.cloudsim import record
+
 ROOT = Path(__file__).resolve().parents[2]
 HOSTCTL = ROOT / "tests" / "hosts" / "hostctl.py"
 BIN = Path(sys.executable).parent
@@ -268,10 +270,28 @@ def wait_for(what: str, check, timeout: float = 60.0):
         time.sleep(0.5)
 
 
-def hetzner_load_balancer(api: Api, hosts, name: str):
+@dataclass
+class ServerTargets:
+    """The hosts a Hetzner load balancer of the simulator targets: now (call it), or as created
+    and after each change, from the simulator's record (``history``)."""
+
+    api: Api
+    lb_id: int
+    names: dict[int, str]  # server id -> host
+
+    def __call__(self) -> frozenset[str]:
+        found = self.api.call("GET", f"/load_balancers/{self.lb_id}")["load_balancer"]["targets"]
+        return frozenset(self.names[t["server"]["id"]] for t in found if t["type"] == "server")
+
+    def history(self, exchanges: list[dict]) -> list[frozenset[str]]:
+        """From recorded exchanges that include the load balancer's creation."""
+        sets = record.hetzner_lb_server_targets(exchanges, self.lb_id)
+        return [frozenset(self.names[i] for i in ids) for ids in sets]
+
+
+def hetzner_load_balancer(api: Api, hosts, name: str) -> ServerTargets:
     """A Hetzner load balancer in the API simulator with a server target per host (servers named
-    as the hosts, as the hetzner inventory plugin names them); returns a reader of the names of
-    its current server targets."""
+    as the hosts, as the hetzner inventory plugin names them), and its targets by host name."""
     names = {}
     for host in hosts:
         body = {"name": host, "server_type": "cx22", "image": "debian-12", "location": "fsn1"}
@@ -279,9 +299,4 @@ def hetzner_load_balancer(api: Api, hosts, name: str):
     targets = [{"type": "server", "server": {"id": i}} for i in names]
     body = {"name": name, "load_balancer_type": "lb11", "location": "fsn1", "targets": targets}
     lb_id = api.call("POST", "/load_balancers", body)["load_balancer"]["id"]
-
-    def current() -> frozenset[str]:
-        found = api.call("GET", f"/load_balancers/{lb_id}")["load_balancer"]["targets"]
-        return frozenset(names[t["server"]["id"]] for t in found if t["type"] == "server")
-
-    return current
+    return ServerTargets(api, lb_id, names)

@@ -4,7 +4,9 @@
 
 A release is a directory of artifacts built once on the controller:
 ``<artifacts_root>/<release_id>/`` holding ``manifest.json``, ``SHA256SUMS`` and the artifact
-files the manifest lists with their SHA-256 checksums.
+files the manifest lists with their SHA-256 checksums. A source tree is what a release is
+built from: ``api/`` (a Python project with ``requirements.lock``) and ``web/`` (a Next.js
+project with its ``package-lock.json``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import re
 
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
+# The files every application source tree has; the first one missing is named in errors.
+SOURCE_TREE_FILES = ("api/requirements.lock", "web/package.json", "web/package-lock.json")
 
 # Directories and files that are build output or local state, never part of a release's source.
 IGNORED_DIRS = frozenset(
@@ -143,3 +147,35 @@ def find_release_by_source(artifacts_root: str, wanted_hash: str) -> str | None:
         if manifest.get("source_hash") == wanted_hash:
             return path
     return None
+
+
+def kind_of(path: str) -> str:
+    """``release`` when path holds a manifest, ``source`` when it is an application source tree.
+
+    Anything else raises ValueError saying what the directory lacks to be either.
+    """
+    if not os.path.isdir(path):
+        raise ValueError(f"{path} is not a directory")
+    if os.path.isfile(os.path.join(path, MANIFEST)):
+        return "release"
+    for rel in SOURCE_TREE_FILES:
+        if not os.path.isfile(os.path.join(path, rel)):
+            raise ValueError(
+                f"{path} is neither a built release (no {MANIFEST}) "
+                f"nor an application source tree ({rel} is missing)"
+            )
+    return "source"
+
+
+def given_release(release_dir: str) -> dict:
+    """The manifest of a release directory whose files match it; ValueError otherwise."""
+    try:
+        manifest = read_manifest(release_dir)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{release_dir}: {MANIFEST} cannot be read: {err}") from err
+    if not isinstance(manifest, dict) or not manifest.get("release_id"):
+        raise ValueError(f"{release_dir}: {MANIFEST} names no release_id")
+    problems = verify_release(release_dir, manifest)
+    if problems:
+        raise ValueError(f"{release_dir} does not match its {MANIFEST}: {'; '.join(problems)}")
+    return manifest

@@ -25,6 +25,7 @@ MAX_PER_PAGE = 200
 NAME_RE = re.compile(r"^[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]$")
 TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]+$")
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$")
+NUMERIC_RE = re.compile(r"^[0-9]{1,18}$")
 
 
 def unprocessable(field_name: str, message: str) -> ApiError:
@@ -170,6 +171,19 @@ def string_list(body: JSON, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise unprocessable(name, f"{name} must be an array of strings")
     return list(value)
+
+
+def numeric_strings_as_ints(value: Any) -> list[Any] | None:
+    """A list with its numeric strings ("123") made integers, or None when it has none.
+
+    For the fields where DigitalOcean takes ids as strings too (its spec says integers).
+    Anything else stays as it was, for the checks that follow to refuse like the API.
+    """
+    if not isinstance(value, list) or not any(
+        isinstance(v, str) and NUMERIC_RE.match(v) for v in value
+    ):
+        return None
+    return [int(v) if isinstance(v, str) and NUMERIC_RE.match(v) else v for v in value]
 
 
 def int_list(body: JSON, name: str) -> list[int]:

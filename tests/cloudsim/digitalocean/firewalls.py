@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..core import Request, Response, Router
-from .common import JSON, body_of, int_list, iso, missing, paginate, string_list, unprocessable
+from .common import (
+    JSON,
+    body_of,
+    int_list,
+    iso,
+    missing,
+    numeric_strings_as_ints,
+    paginate,
+    string_list,
+    unprocessable,
+)
 
 if TYPE_CHECKING:
     from .vendor import DigitalOcean
@@ -25,6 +35,40 @@ FIREWALL_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\.-]+$")
 PROTOCOLS = ("tcp", "udp", "icmp")
 TARGET_KEYS = ("addresses", "droplet_ids", "load_balancer_uids", "kubernetes_ids", "tags")
 PORTS_RE = re.compile(r"^(all|\d{1,5}|\d{1,5}-\d{1,5})$")
+RULE_TARGETS = (("inbound_rules", "sources"), ("outbound_rules", "destinations"))
+TOLERATED_IDS = "numeric strings taken as integers"
+
+
+def tolerate_string_ids(body: JSON) -> tuple[JSON, list[str]]:
+    """A firewall's create or update body with droplet ids given as numeric strings made
+    integers, and where that happened.
+
+    DigitalOcean takes them there, though its spec says integers: community.digitalocean's
+    firewall module sends every droplet id as a string (of the firewall and of its rules'
+    sources and destinations), and works. A string that is not a number stays, and is refused
+    below with the API's 422. Only these fields: elsewhere the vendor's leniency is not known.
+    """
+    fixed, tolerated = dict(body), []
+    ids = numeric_strings_as_ints(body.get("droplet_ids"))
+    if ids is not None:
+        fixed["droplet_ids"] = ids
+        tolerated.append(f"droplet_ids: {TOLERATED_IDS}")
+    for key, target_key in RULE_TARGETS:
+        rules = body.get(key)
+        if not isinstance(rules, list):
+            continue
+        fixed[key] = list(rules)
+        for index, rule in enumerate(rules):
+            target = rule.get(target_key) if isinstance(rule, dict) else None
+            ids = (
+                numeric_strings_as_ints(target.get("droplet_ids"))
+                if isinstance(target, dict)
+                else None
+            )
+            if ids is not None:
+                fixed[key][index] = {**rule, target_key: {**target, "droplet_ids": ids}}
+                tolerated.append(f"{key}[{index}].{target_key}.droplet_ids: {TOLERATED_IDS}")
+    return fixed, tolerated
 
 
 @dataclass
@@ -196,23 +240,23 @@ class Firewalls:
         return Response(200, paginate(request, "firewalls", list(self.items.values()), self.render))
 
     def create(self, request: Request) -> Response:
-        body = body_of(request)
+        body, tolerated = tolerate_string_ids(body_of(request))
         fw = Firewall(id=str(uuid.uuid4()), name="", created_at=iso())
         self._configure(fw, body)
         self.items[fw.id] = fw
-        return Response(202, {"firewall": self.render(fw, fresh=True)})
+        return Response(202, {"firewall": self.render(fw, fresh=True)}, tolerated=tolerated)
 
     def get(self, request: Request) -> Response:
         return Response(200, {"firewall": self.render(self.lookup(request))})
 
     def update(self, request: Request) -> Response:
         fw = self.lookup(request)
-        body = body_of(request)
+        body, tolerated = tolerate_string_ids(body_of(request))
         scratch = Firewall(id=fw.id, name=fw.name, created_at=fw.created_at)
         scratch.droplet_ids = list(fw.droplet_ids)
         self._configure(scratch, body)  # validate everything before changing anything
         self.items[fw.id] = scratch
-        return Response(200, {"firewall": self.render(scratch)})
+        return Response(200, {"firewall": self.render(scratch)}, tolerated=tolerated)
 
     def delete(self, request: Request) -> Response:
         del self.items[self.lookup(request).id]

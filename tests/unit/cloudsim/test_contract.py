@@ -3,6 +3,8 @@ does not. (Every exchange of a test session is checked by the ``cloudsim`` fixtu
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.cloudsim import contract
@@ -75,3 +77,88 @@ def test_missing_specs_are_reported_with_the_path(monkeypatch, tmp_path):
     assert contract.missing_reason() == (
         f"vendor specs not found at {tmp_path / 'nowhere'} (set SIGMA_SPECS_DIR)"
     )
+
+
+# A firewall create as community.digitalocean's module sends it (droplet ids as strings), which
+# the simulator accepts as DigitalOcean does, recording what it tolerated.
+FIREWALL = {
+    "id": "bb4b2611-3d72-467b-8602-280330ecd65c",
+    "name": "web",
+    "status": "waiting",
+    "inbound_rules": [{"protocol": "tcp", "ports": "22", "sources": {"droplet_ids": [8043964]}}],
+    "outbound_rules": [],
+    "created_at": "2026-01-01T00:00:00Z",
+    "droplet_ids": [8043964],
+    "tags": [],
+    "pending_changes": [{"droplet_id": 8043964, "removing": False, "status": "waiting"}],
+}
+
+
+def firewall_create(droplet_ids, user_agent: str, tolerated=None) -> dict:
+    body = {
+        "name": "web",
+        "inbound_rules": [
+            {"protocol": "tcp", "ports": "22", "sources": {"droplet_ids": droplet_ids}}
+        ],
+        "droplet_ids": droplet_ids,
+    }
+    line = exchange(
+        vendor="digitalocean",
+        method="POST",
+        path="/firewalls",
+        content_type="application/json",
+        user_agent=user_agent,
+        request_body=json.dumps(body),
+        status=202,
+        response_body={"firewall": FIREWALL},
+    )
+    if tolerated:
+        line["tolerated"] = tolerated
+    return line
+
+
+TOLERATED = [
+    "droplet_ids: numeric strings taken as integers",
+    "inbound_rules[0].sources.droplet_ids: numeric strings taken as integers",
+]
+
+
+def test_what_the_vendor_tolerates_passes_from_other_clients():
+    line = firewall_create(["8043964"], "ansible-community.digitalocean", TOLERATED)
+    assert contract.check_exchange(line) == []
+
+
+def test_our_clients_are_held_to_the_spec_where_the_vendor_tolerates_more():
+    line = firewall_create(["8043964"], "sigma.deploy", TOLERATED)
+    problems = contract.check_exchange(line)
+    assert len(problems) == 1
+    assert problems[0].startswith("digitalocean POST /firewalls -> 202: request:")
+    assert problems[0].endswith(
+        " (accepted only as the vendor tolerates: droplet_ids: numeric strings taken as "
+        "integers; inbound_rules[0].sources.droplet_ids: numeric strings taken as integers)"
+    )
+
+
+def test_integers_from_our_clients_pass():
+    assert contract.check_exchange(firewall_create([8043964], "sigma.deploy")) == []
+
+
+def test_strings_the_simulator_did_not_say_it_tolerated_are_found_from_any_client():
+    problems = contract.check_exchange(firewall_create(["8043964"], "python-requests/2.32"))
+    assert len(problems) == 1
+    assert problems[0].startswith("digitalocean POST /firewalls -> 202: request:")
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "tolerated", "held"),
+    [
+        ("sigma.deploy", [], True),
+        ("sigma.deploy", TOLERATED, True),
+        ("python-requests/2.32", [], True),
+        ("python-requests/2.32", TOLERATED, False),
+        ("", TOLERATED, False),
+    ],
+)
+def test_held_to_the_spec(user_agent, tolerated, held):
+    line = {"user_agent": user_agent, "tolerated": tolerated}
+    assert contract.held_to_the_spec(line) is held

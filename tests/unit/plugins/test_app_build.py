@@ -33,7 +33,7 @@ def src(tmp_path):
     return app
 
 
-def run(tmp_path, src, check: bool = False, env: dict | None = None, **extra) -> dict:
+def run(tmp_path, src, check: bool = False, env: dict | None = None, cwd=None, **extra) -> dict:
     args = {
         "src": str(src),
         "dest": str(tmp_path / "artifacts"),
@@ -52,6 +52,7 @@ def run(tmp_path, src, check: bool = False, env: dict | None = None, **extra) ->
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **(env or {})},
         check=False,
         timeout=60,
+        cwd=cwd,
     )
     return json.loads(proc.stdout)
 
@@ -133,9 +134,53 @@ def test_a_failed_step_is_named_and_leaves_nothing(tmp_path, src, fail, step):
     assert [p.name for p in (tmp_path / "artifacts").iterdir()] == [".lock"]
 
 
-def test_not_an_app_tree_is_refused(tmp_path, src):
+def test_neither_a_release_nor_an_app_tree_is_refused_naming_both(tmp_path, src):
     (src / "api" / "requirements.lock").unlink()
     result = run(tmp_path, src)
-    assert result["failed"]
-    assert "src:" in result["msg"]
-    assert "api/requirements.lock is missing" in result["msg"]
+    assert (result["failed"], result["msg"]) == (
+        True,
+        f"src: {src} is neither a built release (no manifest.json) "
+        "nor an application source tree (api/requirements.lock is missing)",
+    )
+    assert not (tmp_path / "artifacts").exists()
+
+
+def test_a_missing_directory_is_named(tmp_path):
+    result = run(tmp_path, tmp_path / "nowhere")
+    expected = (True, f"src: {tmp_path}/nowhere is not a directory")
+    assert (result["failed"], result["msg"]) == expected
+
+
+def test_a_release_given_as_src_is_used_as_it_is(tmp_path, src):
+    built = run(tmp_path, src)
+    log = tmp_path / "npm.log"
+    again = run(tmp_path, built["release_dir"], env={"FAKE_NPM_LOG": str(log)}, dest="/nonexistent")
+    again.pop("invocation")
+    assert again == {
+        "changed": False,
+        "built": False,
+        "release_id": built["release_id"],
+        "release_dir": built["release_dir"],
+        "manifest": built["manifest"],
+    }
+    assert not log.exists()
+
+
+def test_a_release_that_does_not_match_its_manifest_is_refused(tmp_path, src):
+    built = run(tmp_path, src)
+    with open(Path(built["release_dir"]) / "web.tar.gz", "ab") as artifact:
+        artifact.write(b"tampered")
+    result = run(tmp_path, built["release_dir"])
+    assert (result["failed"], result["msg"]) == (
+        True,
+        f"src: {built['release_dir']} does not match its manifest.json: "
+        "web.tar.gz: checksum does not match the manifest",
+    )
+
+
+def test_a_relative_src_is_taken_from_the_module_working_directory(tmp_path, src):
+    """Where the action plugin has not made it absolute (a remote module): the module's cwd."""
+    built = run(tmp_path, src)
+    relative = os.path.relpath(built["release_dir"], tmp_path)
+    again = run(tmp_path, relative, cwd=tmp_path)
+    assert (again["changed"], again["release_dir"]) == (False, built["release_dir"])

@@ -118,3 +118,37 @@ def test_find_release_by_source_takes_the_newest_match(tmp_path):
 def test_sums_file_lists_every_file(tmp_path):
     release.write_sums(str(tmp_path), {"b.tar.gz": "22", "a.tar.gz": "11"})
     assert (tmp_path / release.SUMS).read_text() == "11  a.tar.gz\n22  b.tar.gz\n"
+
+
+def test_kind_of_a_directory(tmp_path):
+    write(tmp_path / "rel" / release.MANIFEST, "{}")
+    for rel in release.SOURCE_TREE_FILES:
+        write(tmp_path / "app" / rel)
+    write(tmp_path / "half" / "api" / "requirements.lock")
+    (tmp_path / "empty").mkdir()
+    assert release.kind_of(str(tmp_path / "rel")) == "release"
+    assert release.kind_of(str(tmp_path / "app")) == "source"
+    problems = {}
+    for name in ("half", "empty", "absent"):
+        try:
+            release.kind_of(str(tmp_path / name))
+        except ValueError as err:
+            problems[name] = str(err)
+    neither = "is neither a built release (no manifest.json) nor an application source tree"
+    assert problems == {
+        "half": f"{tmp_path}/half {neither} (web/package.json is missing)",
+        "empty": f"{tmp_path}/empty {neither} (api/requirements.lock is missing)",
+        "absent": f"{tmp_path}/absent is not a directory",
+    }
+
+
+def test_given_release_checks_the_manifest(tmp_path):
+    path = make_release(tmp_path, "20260101T000000Z-abc", "s1")
+    assert release.given_release(path)["release_id"] == "20260101T000000Z-abc"
+    write(tmp_path / "bad" / release.MANIFEST, "{not json")
+    with pytest.raises(ValueError, match=r"manifest.json cannot be read"):
+        release.given_release(str(tmp_path / "bad"))
+    write(tmp_path / "anon" / release.MANIFEST, "{}")
+    with pytest.raises(ValueError, match=r"names no release_id$") as err:
+        release.given_release(str(tmp_path / "anon"))
+    assert str(err.value) == f"{tmp_path}/anon: manifest.json names no release_id"
