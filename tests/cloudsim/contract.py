@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-# The User-Agent of the collection's API clients (plugins/module_utils/_api.py).
+# The User-Agent of the collection's API clients (plugins/module_utils/client/api.py).
 OUR_CLIENT = "sigma.deploy"
 SPECS = {
     # vendor: (file, the server URL the recorded paths continue)
