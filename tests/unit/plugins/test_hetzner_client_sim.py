@@ -4,7 +4,6 @@ actions and TLS settings, as a module would meet them."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import struct
 import time
 
@@ -14,11 +13,6 @@ from ansible_collections.sigma.deploy.plugins.module_utils._api import ApiError,
 from ansible_collections.sigma.deploy.plugins.module_utils._hetzner import HetznerClient
 from ansible_collections.sigma.deploy.plugins.module_utils._waiter import Deadline
 from tests.unit.plugins.fakes import FakeClock
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("tests.cloudsim.hetzner") is None,
-    reason="the Hetzner simulator (tests/cloudsim/hetzner) is not there yet",
-)
 
 
 def ed25519_key(n: int) -> str:
