@@ -66,7 +66,7 @@ def cloudsim(tmp_path_factory) -> CloudSim:
     """One HTTPS simulator for the whole session (memory backend).
 
     Every exchange is recorded; at the end of the session each is checked against the vendor
-    spec (skipped where the specs are absent), and any mismatch fails the session.
+    spec, and any mismatch fails the session, as do missing specs.
     """
     tmp = tmp_path_factory.mktemp("cloudsim")
     settings = Settings(
@@ -76,15 +76,17 @@ def cloudsim(tmp_path_factory) -> CloudSim:
     handle = CloudSim(url, settings.token, settings.ca_path, sim, Path(settings.record))
     yield handle
     server.shutdown()
-    if contract.missing_reason() is None:
-        count, problems = contract.check_file(handle.record)
-        if problems:
-            shown = "\n".join(problems[:30])
-            pytest.fail(
-                f"{len(problems)} of {count} simulator exchanges do not match the vendor "
-                f"specs:\n{shown}",
-                pytrace=False,
-            )
+    missing = contract.missing_reason()
+    if missing is not None:
+        pytest.fail(f"cannot check the simulator's exchanges: {missing}", pytrace=False)
+    count, problems = contract.check_file(handle.record)
+    if problems:
+        shown = "\n".join(problems[:30])
+        pytest.fail(
+            f"{len(problems)} of {count} simulator exchanges do not match the vendor "
+            f"specs:\n{shown}",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

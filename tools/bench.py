@@ -5,9 +5,11 @@ Times are wall-clock seconds; where a target is a ratio (cost grows linearly), t
 computed against a baseline measured in the same run, so a slow or busy machine does not
 change the verdict much.
 
-    python tools/bench.py [--sizes 500 5000] [--vendors hetzner] [--no-deploy]
+    python tools/bench.py [--sizes 500 5000] [--vendors hetzner] [--no-deploy] [--local-only]
 
-The deploy benchmarks (tools/bench_deploy.py) run on seven local test hosts.
+The deploy benchmarks (tools/bench_deploy.py) run on seven local test hosts. The in-process
+ones (tools/bench_local.py: the simulator without HTTP, loadgen and http_check on loopback)
+need nothing but this checkout and take seconds; ``--local-only`` runs just them.
 """
 
 from __future__ import annotations
@@ -218,8 +220,16 @@ def main() -> int:
     parser.add_argument(
         "--no-deploy", action="store_true", help="skip the deploy benchmarks (7 local hosts)"
     )
+    parser.add_argument(
+        "--local-only", action="store_true", help="only the in-process benchmarks (no hosts)"
+    )
     args = parser.parse_args()
-    rows = []
+    from tools.bench_local import bench_local
+
+    rows = bench_local()
+    if args.local_only:
+        print_table(rows)
+        return 0
     for vendor in args.vendors:
         rows += bench_inventory(vendor, args.sizes)
     rows += bench_provision()

@@ -1,7 +1,7 @@
 """Contract checks: exchanges recorded by the simulator, validated against the vendor specs.
 
 The specs live outside the project (``../shared/specs`` from the repository root, or
-``SIGMA_SPECS_DIR``); without them the checks are skipped, with that reason. Responses are
+``SIGMA_SPECS_DIR``); without them the checks fail, naming the missing path. Responses are
 validated always; requests only where the simulator accepted them (a test that sends bad
 input on purpose gets its 4xx, and that answer is validated).
 
@@ -35,10 +35,13 @@ def specs_dir() -> Path:
 
 
 def missing_reason() -> str | None:
-    """Why contract checks cannot run here, or None when they can."""
+    """Why contract checks cannot run here, naming the missing path; None when they can."""
     d = specs_dir()
     if not d.is_dir():
         return f"vendor specs not found at {d} (set SIGMA_SPECS_DIR)"
+    for file_name, _server in SPECS.values():
+        if not (d / file_name).is_file():
+            return f"vendor spec not found: {d / file_name} (set SIGMA_SPECS_DIR)"
     return None
 
 

@@ -8,7 +8,6 @@ vendor's error id, and that the token appears nowhere in the output, even at -vv
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from pathlib import Path
 
@@ -25,9 +24,6 @@ from tests.integration.support import (
     closed_port,
     local_play,
 )
-
-if importlib.util.find_spec("tests.cloudsim.digitalocean") is None:
-    pytest.skip("the DigitalOcean simulator is not there yet", allow_module_level=True)
 
 
 def play(tmp_path: Path, sim, tasks: str, env: dict | None = None, *args: str) -> Run:

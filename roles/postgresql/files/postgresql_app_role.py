@@ -58,49 +58,68 @@ class HelperError(Exception):
     """A failure reported to the caller on standard error, without any secret in it."""
 
 
-def saslprep(password: str) -> bytes:
-    """The password as PostgreSQL and libpq hash it (RFC 4013 SASLprep, as pg_saslprep does).
+class SaslprepError(ValueError):
+    """SASLprep refuses the string (RFC 4013): a prohibited or unassigned character, a wrong
+    mix of directions, or nothing left after mapping."""
 
-    ASCII passwords are used as they are; a password that SASLprep prohibits is used as raw
-    UTF-8 bytes, which is PostgreSQL's fallback too.
+
+def saslprep(text: str) -> str:
+    """RFC 4013 SASLprep of a stored string, read as PostgreSQL reads it for passwords
+    (src/common/saslprep.c, which libpq uses too, so both sides hash the same bytes).
+
+    Two points where the RFC leaves room and PostgreSQL chose: U+200B, listed both as a
+    non-ASCII space (C.1.2) and as mapped to nothing (B.1), becomes a space; and the checks
+    for prohibited and unassigned characters and for directions look at the mapped string,
+    before NFKC. Raises SaslprepError, whose message holds nothing of the string.
     """
-    raw = password.encode("utf-8")
-    if password.isascii():
-        return raw
     mapped = "".join(
-        " " if stringprep.in_table_c12(char) else char
-        for char in password
-        if not stringprep.in_table_b1(char)
+        " " if stringprep.in_table_c12(char) else "" if stringprep.in_table_b1(char) else char
+        for char in text
     )
-    normalized = unicodedata.normalize("NFKC", mapped)
-    if not normalized or any(table(char) for char in normalized for table in PROHIBITED_TABLES):
-        return raw
-    if any(stringprep.in_table_d1(char) for char in normalized) and (
-        any(stringprep.in_table_d2(char) for char in normalized)
-        or not stringprep.in_table_d1(normalized[0])
-        or not stringprep.in_table_d1(normalized[-1])
+    if not mapped:
+        raise SaslprepError("nothing is left after mapping")
+    if any(table(char) for char in mapped for table in PROHIBITED_TABLES):
+        raise SaslprepError("a prohibited or unassigned character")
+    if any(stringprep.in_table_d1(char) for char in mapped) and (
+        any(stringprep.in_table_d2(char) for char in mapped)
+        or not stringprep.in_table_d1(mapped[0])
+        or not stringprep.in_table_d1(mapped[-1])
     ):
-        return raw
-    return normalized.encode("utf-8")
+        raise SaslprepError("right-to-left characters mixed with left-to-right ones")
+    return unicodedata.normalize("NFKC", mapped)
+
+
+def password_bytes(password: str) -> bytes:
+    """The bytes PostgreSQL hashes for a password: an ASCII password as it is, otherwise its
+    SASLprep, or its own UTF-8 bytes when SASLprep refuses it (PostgreSQL's fallback)."""
+    if password.isascii():
+        return password.encode("ascii")
+    try:
+        return saslprep(password).encode("utf-8")
+    except SaslprepError:
+        return password.encode("utf-8")
 
 
 def scram_keys(password: str, salt: bytes, iterations: int) -> tuple[bytes, bytes]:
     """StoredKey and ServerKey of RFC 5802 for this password, salt and iteration count."""
-    salted = hashlib.pbkdf2_hmac("sha256", saslprep(password), salt, iterations)
+    salted = hashlib.pbkdf2_hmac("sha256", password_bytes(password), salt, iterations)
     client_key = hmac.new(salted, b"Client Key", hashlib.sha256).digest()
     server_key = hmac.new(salted, b"Server Key", hashlib.sha256).digest()
     return hashlib.sha256(client_key).digest(), server_key
 
 
-def scram_verifier(password: str) -> str:
-    """A new verifier in PostgreSQL's format, with a random salt."""
-    salt = secrets.token_bytes(SALT_BYTES)
-    stored_key, server_key = scram_keys(password, salt, SCRAM_ITERATIONS)
+def scram_verifier(
+    password: str, salt: bytes | None = None, iterations: int = SCRAM_ITERATIONS
+) -> str:
+    """The verifier PostgreSQL stores for this password, with a new random salt unless one is
+    given: SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>."""
+    salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
+    stored_key, server_key = scram_keys(password, salt, iterations)
 
     def b64(data: bytes) -> str:
         return base64.b64encode(data).decode("ascii")
 
-    return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 def password_matches(password: str, verifier: str | None) -> bool:

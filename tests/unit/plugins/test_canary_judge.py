@@ -47,6 +47,15 @@ def test_judge_step_fails_without_data():
     )
 
 
+def test_judge_step_fails_without_latencies():
+    """Enough requests but no latency among them (say, no upstream answered): fail closed."""
+    assert canary.judge_step(stats(120, 0, None), **LIMITS) == (
+        False,
+        "canary: 120 requests, 0 errors (0.00 %), p95 - ms: fail: no latencies "
+        "(limits: errors <= 1.00 %, p95 <= 500 ms, at least 20 requests)",
+    )
+
+
 def test_judge_step_names_every_reason():
     passed, message = canary.judge_step(stats(10, 2, 612.5), **LIMITS)
     assert not passed
@@ -172,6 +181,19 @@ def test_a_list_without_requests_fails():
     assert nothing["message"].startswith(
         "canary, merged over 0 hosts: 0 requests, 0 errors (0.00 %), p95 - ms: fail: no requests"
     )
+
+
+def test_a_list_with_requests_but_no_latencies_fails():
+    judge = FilterModule().filters()["canary_judge"]
+    counted = {**EMPTY, "requests": 30, "statuses": {"200": 30}}
+    verdict = judge([dict(counted), dict(counted)], **LIMITS)
+    assert verdict["passed"] is False
+    assert verdict["message"] == (
+        "canary, merged over 2 hosts: 60 requests, 0 errors (0.00 %), p95 - ms: "
+        "fail: no latencies (limits: errors <= 1.00 %, p95 <= 500 ms, at least 20 requests)"
+    )
+    older = {key: value for key, value in counted.items() if key != "latency_histogram"}
+    assert judge([older, dict(older)], **LIMITS)["passed"] is False
 
 
 def test_a_list_of_one_host_is_judged_by_its_histogram():

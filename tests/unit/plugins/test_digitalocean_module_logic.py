@@ -3,7 +3,6 @@ check mode), what they report (changed, result, diff), and how they keep names u
 
 from __future__ import annotations
 
-import importlib.util
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,11 +25,6 @@ from ansible_collections.sigma.deploy.plugins.modules.digitalocean_ssh_key impor
     DigitalOceanSSHKey,
 )
 from tests.unit.plugins.fakes import FakeModule, FakeResponse
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("tests.cloudsim.digitalocean") is None,
-    reason="the DigitalOcean simulator (tests/cloudsim/digitalocean) is not there yet",
-)
 
 FINGERPRINT = "ca:21:8a:ab:81:63:25:8a:d2:66:ed:f7:26:b9:e2:0a"
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFPRB2i5Dve4rcZ4YNJ8Uq4uTgA3TDmsiHtC8R+S09l7 it"

@@ -4,19 +4,15 @@ actions and TLS settings, as a module would meet them."""
 from __future__ import annotations
 
 import base64
-import importlib.util
 import struct
+import time
 
 import pytest
 
 from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError, RetryPolicy
 from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import Deadline
 from ansible_collections.sigma.deploy.plugins.module_utils.hetzner.client import HetznerClient
-
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("tests.cloudsim.hetzner") is None,
-    reason="the Hetzner simulator (tests/cloudsim/hetzner) is not there yet",
-)
+from tests.unit.plugins.fakes import FakeClock
 
 
 def ed25519_key(n: int) -> str:
@@ -102,15 +98,31 @@ def test_an_action_in_error_raises_its_code(sim):
 
 
 def test_waiting_for_a_slow_action(sim):
+    # The client's clock counts only its pauses; each pause also really passes, for the
+    # simulator's action, which ends 0.5 s after it started.
+    clock = FakeClock()
+
+    def pause(seconds: float) -> None:
+        time.sleep(seconds)
+        clock.sleep(seconds)
+
     api = client(sim)
+    api.clock, api.sleep = clock, pause
     sim.faults(action_delay=0.5)
     answer = api.post("/servers", {"name": "s1", "server_type": "cx22", "image": "debian-12"})
-    spent = api.wait_actions([answer["action"]], Deadline(20))
-    assert 0.0 < spent < 5.0
+    spent = api.wait_actions([answer["action"]], Deadline(20, clock=clock))
+    action = api.get(f"/actions/{answer['action']['id']}")["action"]
+    assert action["status"] == "success"  # it returns once the action has ended, not before
+    assert spent == pytest.approx(sum(clock.sleeps))  # the time it waited, as its clock saw it
+    assert clock.sleeps == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0][: len(clock.sleeps)]  # backing off
+
+    sim.faults(action_delay=3600)
     poweroff = api.post(f"/servers/{answer['server']['id']}/actions/poweroff")
+    api.sleep = clock.sleep  # no action ends while this one waits: no need to pass real time
     with pytest.raises(ApiError) as caught:
-        api.wait_actions([poweroff["action"]], Deadline(0.1))
+        api.wait_actions([poweroff["action"]], Deadline(0.1, clock=clock))
     assert caught.value.code == "timeout"
+    assert clock.sleeps[-1] == pytest.approx(0.1)  # never past the deadline
 
 
 def test_tls_is_verified_by_default(sim, monkeypatch):

@@ -279,6 +279,46 @@ def test_an_ssh_key_is_matched_by_fingerprint_not_comment():
     assert run_key(api)["changed"] is False
 
 
+STORED_KEY = {
+    "id": 3,
+    "name": "deploy",
+    "public_key": KEY,
+    "labels": {"team": "ops"},
+    "fingerprint": "ca:21:8a:ab:81:63:25:8a:d2:66:ed:f7:26:b9:e2:0a",
+}
+
+
+def test_an_ssh_key_is_created_without_labels_when_none_are_given():
+    api = FakeApi()
+    result = run_key(api)
+    assert api.changes() == [("POST", "/ssh_keys", {"name": "deploy", "public_key": KEY})]
+    assert result["hetzner_ssh_key"]["labels"] == {}
+
+
+def test_an_ssh_key_keeps_the_labels_it_was_not_given():
+    # PUT /ssh_keys/{id} replaces every label: sending {} would wipe them.
+    api = FakeApi(ssh_keys=[STORED_KEY])
+    result = run_key(api)
+    assert (result["changed"], api.changes()) == (False, [])
+    assert result["hetzner_ssh_key"]["labels"] == {"team": "ops"}
+
+
+def test_renaming_an_ssh_key_sends_only_its_name():
+    api = FakeApi(ssh_keys=[STORED_KEY])
+    result = run_key(api, id=3, name="deploy-2026")
+    assert api.changes() == [("PUT", "/ssh_keys/3", {"name": "deploy-2026"})]
+    assert result["hetzner_ssh_key"]["labels"] == {"team": "ops"}
+
+
+def test_an_ssh_key_gets_labels_only_when_they_differ():
+    same = FakeApi(ssh_keys=[STORED_KEY])
+    assert run_key(same, labels={"team": "ops"})["changed"] is False
+    assert same.changes() == []
+    other = FakeApi(ssh_keys=[STORED_KEY])
+    assert run_key(other, labels={"team": "dev", "on": True})["changed"] is True
+    assert other.changes() == [("PUT", "/ssh_keys/3", {"labels": {"team": "dev", "on": "true"}})]
+
+
 FW_PARAMS = {
     "id": None,
     "name": "web",

@@ -1,4 +1,8 @@
-"""The http_check module's main() run in-process against a real HTTP server on 127.0.0.1."""
+"""The http_check module's main() run in-process against a real HTTP server on 127.0.0.1.
+
+Waits and elapsed times are read from a fake clock (``fake_time``): the checks' monotonic time
+moves only when they sleep, or when the server moves it on purpose (``/takes-40ms``).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,14 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
-# Imported by the first check otherwise (lazily, see deploy/http_check.run_check), inside the timed
-# windows of the tests below.
-import ansible.module_utils.urls  # noqa: F401  # pylint: disable=unused-import
 import pytest
 
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import http_check as check_core
 from ansible_collections.sigma.deploy.plugins.module_utils.deploy.http_check import MAX_BODY
 from ansible_collections.sigma.deploy.plugins.modules import http_check
+from tests.unit.plugins.fakes import FakeClock
 
 SLOW = 1.0  # seconds the slow paths wait; the tests' timeout is well under it
 
@@ -26,11 +30,14 @@ class Handler(BaseHTTPRequestHandler):
             return  # closes the connection without an answer
         if self.path == "/slow":
             time.sleep(SLOW)
+        if self.path == "/takes-40ms":  # on the checks' fake clock
+            self.server.clock.now += 0.04
         if self.path == "/flaky":  # 503 twice, then 200
             self.server.flaky += 1
             self.path = "/ok" if self.server.flaky > 2 else "/down"
         status, body, headers = {
             "/ok": (200, b"status: ok\n", {}),
+            "/takes-40ms": (200, b"status: ok\n", {}),
             "/down": (503, b"maintenance\n", {}),
             "/slow": (200, b"late\n", {}),
             "/slow-body": (200, b"late body\n", {}),
@@ -59,6 +66,7 @@ def server():
     httpd.daemon_threads = True
     httpd.block_on_close = False
     httpd.paths = []
+    httpd.clock = None  # a FakeClock while a test uses fake_time
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -71,6 +79,16 @@ def base(server):
     server.paths.clear()
     server.flaky = 0
     return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture
+def fake_time(server, monkeypatch):
+    """The checks' clock and sleep, on a FakeClock that the server can move too."""
+    clock = FakeClock()
+    monkeypatch.setattr(check_core, "time", SimpleNamespace(monotonic=clock, sleep=clock.sleep))
+    server.clock = clock
+    yield clock
+    server.clock = None
 
 
 @pytest.fixture
@@ -122,30 +140,30 @@ def test_passing_checks(run, base, server):
             "reason": "",
         },
     ]
-    assert all(0 <= check["elapsed_ms"] < 1000 for check in result["checks"])
     assert [check["attempts"] for check in result["checks"]] == [1, 1]
     assert server.paths == ["/ok", "/down"]
 
 
-def test_wait_runs_the_failed_checks_again_until_they_pass(run, base, server):
-    began = time.monotonic()
+def test_elapsed_ms_is_the_time_from_the_request_to_the_answer(run, base, fake_time):
+    result = run(checks=[{"url": f"{base}/takes-40ms"}, {"url": f"{base}/ok"}])
+    assert [check["elapsed_ms"] for check in result["checks"]] == [40.0, 0.0]
+
+
+def test_wait_runs_the_failed_checks_again_until_they_pass(run, base, server, fake_time):
     result = run(checks=[{"url": f"{base}/ok"}, {"url": f"{base}/flaky"}], wait=10, interval=0.05)
     assert (result["failed"], result["changed"]) == (False, False)
     assert [(c["passed"], c["attempts"]) for c in result["checks"]] == [(True, 1), (True, 3)]
     assert server.paths == ["/ok", "/flaky", "/flaky", "/flaky"]  # a passed check runs once
-    assert time.monotonic() - began < 5
+    assert fake_time.sleeps == [0.05, 0.05]  # one interval between rounds, none after the last
 
 
-def test_wait_gives_up_when_the_time_is_up(run, base, server):
-    began = time.monotonic()
-    result = run(checks=[{"url": f"{base}/down"}], wait=1.0, interval=0.1)
-    took = time.monotonic() - began
+def test_wait_gives_up_when_the_time_is_up(run, base, server, fake_time):
+    result = run(checks=[{"url": f"{base}/down"}], wait=1.0, interval=0.25)
     assert result["failed"]
     assert result["msg"] == f"1 of 1 checks failed: {base}/down (status 503, expected 200)"
-    # At most one attempt per interval and one more; at least a few, even on a busy machine
-    # (each attempt is a request to a server in this process).
-    assert 3 <= result["checks"][0]["attempts"] == len(server.paths) <= 11
-    assert 0.9 <= took < 4
+    # Attempts at 0, 0.25, 0.5, 0.75 and 1.0 s; the next would start after the wait.
+    assert result["checks"][0]["attempts"] == len(server.paths) == 5
+    assert fake_time.sleeps == [0.25] * 4
 
 
 def test_without_wait_a_failed_check_runs_once(run, base, server):
@@ -259,13 +277,12 @@ def test_a_redirect_is_not_followed(run, base, server):
 
 
 def test_a_slow_answer_times_out(run, base):
-    started = time.monotonic()
+    # The server answers after SLOW seconds; only a timeout ends the request before that.
     result = run(timeout=0.3, checks=[{"name": "Slow", "url": f"{base}/slow"}])
-    assert time.monotonic() - started < SLOW
     assert result["msg"] == "1 of 1 checks failed: Slow (no answer: timed out after 0.3 s)"
     check = result["checks"][0]
     assert (check["status"], check["passed"]) == (-1, False)
-    assert 250 <= check["elapsed_ms"] < SLOW * 1000
+    assert check["elapsed_ms"] >= 250  # the time waited for the answer counts
 
 
 def test_a_slow_body_times_out_after_the_status(run, base):

@@ -11,6 +11,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,3 +106,29 @@ def access_log(host, app: str = "notes") -> list[dict]:
     """Every line of the app's JSON access log, parsed."""
     text = host.file(f"/var/log/nginx/{app}.access.log").content_string
     return [json.loads(line) for line in text.splitlines() if line]
+
+
+# The role's defaults: limit_req rate=20r/s burst=40 per client address on /api/.
+API_RATE_PER_SECOND = 20
+API_BURST = 40
+
+
+def wait_for_api_limit_to_clear(host, app: str = "notes", timeout: float = 30.0) -> None:
+    """Wait until nginx's /api/ rate limit holds nothing against any client: until the newest
+    /api/ request in the app's access log is burst / rate seconds old, by the host's clock.
+
+    nginx keeps at most ``burst`` requests of excess per client and lets ``rate`` of them go
+    each second, so by then every client has its whole burst again.
+    """
+    deadline = time.monotonic() + timeout
+    log = f"/var/log/nginx/{app}.access.log"
+    while True:
+        now, *newest = host.check_output(
+            f'date +%s.%N; grep -F \'"uri":"/api/\' {log} | tail -n 1'
+        ).splitlines()
+        last = json.loads(newest[0])["msec"] if newest else None
+        left = 0.0 if last is None else last + API_BURST / API_RATE_PER_SECOND - float(now)
+        if left <= 0:
+            return
+        assert time.monotonic() + left < deadline, f"/api/ requests still arrive ({log})"
+        time.sleep(left)
