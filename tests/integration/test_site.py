@@ -3,6 +3,7 @@ the application stack by group (it-1: load balancer and database, it-2..4: the a
 It converges, then changes nothing, and is checked from outside: hardening, firewall, and the
 app answering through the load balancer with notes kept in PostgreSQL."""
 
+import http.client
 import json
 import os
 import shutil
@@ -193,6 +194,90 @@ def test_app_processes_are_not_root_and_secrets_are_root_only(converged):
             assert owner == user, (name, unit, pid, owner)
         mode = podman_exec(f"sigma-{name}", "stat -c '%a %U' /etc/notes/api.env").strip()
         assert mode == "600 root"
+        assert podman_exec(f"sigma-{name}", "grep -c ^DATABASE_URL= /etc/notes/api.env") == "1\n"
+
+
+def test_each_app_host_holds_the_release_built_on_the_controller(converged):
+    release = blue_release("it-2")
+    manifest = json.loads((ROOT / ".build" / "artifacts" / release / "manifest.json").read_text())
+    assert manifest["release_id"] == release
+    for name in ("it-2", "it-3"):
+        present = podman_exec(
+            f"sigma-{name}",
+            f"cd /srv/notes && ls -d releases/{release}/api/.installed"
+            f" releases/{release}/web/server.js; test -e slots/green || echo no-green",
+        ).split()
+        assert present == [
+            f"releases/{release}/api/.installed",
+            f"releases/{release}/web/server.js",
+            "no-green",
+        ], name
+
+
+def test_the_api_answers_under_both_paths_and_reports_the_database(converged):
+    lb = converged[0].hosts["it-1"]
+    release = blue_release("it-2")
+    for path in ("/version", "/api/version"):
+        status, body = https(lb, path)
+        assert (status, json.loads(body)["release_id"]) == (200, release), path
+    status, body = https(lb, "/healthz")
+    assert (status, json.loads(body)) == (200, {"status": "ok", "database": "ok"})
+
+
+def test_an_invalid_note_is_refused_with_the_field_named(converged):
+    status, body = https(converged[0].hosts["it-1"], "/api/notes", {"title": ""})
+    assert status == 422
+    assert "title" in body
+
+
+def test_http_redirects_to_https(converged):
+    for name, address in converged[0].hosts.items():
+        connection = http.client.HTTPConnection(address, 80, timeout=10)
+        try:
+            connection.request("GET", "/notes?x=1")
+            answer = connection.getresponse()
+            location = answer.getheader("Location", "")
+        finally:
+            connection.close()
+        assert (answer.status, location) == (301, f"https://{address}/notes?x=1"), name
+
+
+# systemd-analyze security: 10 = fully exposed; the slot units must stay in the "OK" band.
+MAX_EXPOSURE = 4.0
+
+
+@pytest.mark.parametrize("unit", ["notes-api@blue", "notes-web@blue"])
+def test_slot_units_run_enabled_and_sandboxed(converged, unit):
+    for name in ("it-2", "it-3"):
+        state = podman_exec(
+            f"sigma-{name}", f"systemctl is-enabled {unit}; systemctl is-active {unit}"
+        ).split()
+        assert state == ["enabled", "active"], name
+        exposure = podman_exec(
+            f"sigma-{name}", f"systemd-analyze security {unit} --no-pager | tail -1"
+        )
+        # "-> Overall exposure level for notes-api@blue.service: 2.1 OK"
+        score = float(exposure.split(":")[1].split()[0])
+        assert score <= MAX_EXPOSURE, (name, exposure)
+
+
+def public_ports(container: str) -> set[int]:
+    """The TCP ports something listens on beyond loopback."""
+    ports = set()
+    for line in podman_exec(container, "ss -Htln").splitlines():
+        address, port = line.split()[3].rsplit(":", 1)
+        if address not in ("127.0.0.1", "[::1]", "::1"):
+            ports.add(int(port))
+    return ports
+
+
+def test_only_ssh_http_https_and_postgresql_listen_beyond_loopback(converged):
+    assert public_ports("sigma-it-1") <= {22, 80, 443, 5432}
+    for name in ("it-2", "it-3"):
+        assert public_ports(f"sigma-{name}") <= {22, 80, 443}, name
+        loopback = podman_exec(f"sigma-{name}", "ss -Htln 'sport = :8001 or sport = :3001'")
+        assert "127.0.0.1:8001" in loopback, name
+        assert "127.0.0.1:3001" in loopback, name
 
 
 def test_database_is_reached_only_by_the_app_hosts(converged):
@@ -240,11 +325,26 @@ def test_tampered_artifact_is_refused(converged, tmp_path):
     )
 
 
+# `systemctl stop postgresql` returns when Debian's umbrella unit has stopped; the cluster unit
+# may still be shutting down: wait until nothing listens on 5432.
+WAIT_POSTGRESQL_GONE = (
+    "for i in $(seq 100); do ss -Htln 'sport = :5432' | grep -q . || exit 0; sleep 0.2; done;"
+    " echo 'PostgreSQL still listens 20 s after the stop' >&2; exit 1"
+)
+
+
 def test_unreachable_database_fails_the_health_wait_clearly(converged, tmp_path):
     group = converged[0]
     release = blue_release("it-2")
     podman_exec("sigma-it-1", "systemctl stop postgresql")
     try:
+        # The serving API says so itself: its health check is 503 while the database is down.
+        podman_exec("sigma-it-1", WAIT_POSTGRESQL_GONE)
+        health = podman_exec(
+            "sigma-it-2", "curl -s -w '\\n%{http_code}' http://127.0.0.1:8001/healthz"
+        )
+        body, code = health.rsplit("\n", 1)
+        assert (code, json.loads(body)["status"]) == ("503", "unavailable")
         run = install_api_release(
             group,
             tmp_path,
