@@ -12,6 +12,15 @@ set -euo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 copy="$root_dir/.build/demo-path"
 
+export VENV="${VENV:-$root_dir/.venv}"
+export CLOUDSIM_PORT="${SIGMA_DEMO_PATH_PORT:-8766}"
+export SIGMA_NETWORK=sigma-demo-path SIGMA_SUBNET=10.89.214.0/24
+
+# What an interrupted run left: its simulator (which would hold the port) and its network.
+if [[ -f "$copy/.build/cloudsim/pid" ]]; then
+  CLOUDSIM_STATE="$copy/.build/cloudsim" "$root_dir/tools/cloudsim.sh" stop >/dev/null || true
+fi
+podman network rm -f "$SIGMA_NETWORK" >/dev/null 2>&1 || true
 rm -rf "$copy"
 mkdir -p "$copy"
 if git -C "$root_dir" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
@@ -22,10 +31,6 @@ else
   tar -C "$root_dir" --exclude=./.build --exclude=./.venv --exclude=./dist -cf - . \
     | tar -xf - -C "$copy"
 fi
-
-export VENV="${VENV:-$root_dir/.venv}"
-export CLOUDSIM_PORT="${SIGMA_DEMO_PATH_PORT:-8766}"
-export SIGMA_NETWORK=sigma-demo-path SIGMA_SUBNET=10.89.214.0/24
 
 status=0
 make --no-print-directory -C "$copy" demo || status=$?
