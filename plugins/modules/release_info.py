@@ -68,7 +68,7 @@ options:
         O(nginx_upstreams) and O(release_id) are then not used.
     type: bool
     default: true
-    version_added: 0.2.0
+    version_added: 0.3.0
 attributes:
   check_mode:
     support: full
