@@ -25,7 +25,10 @@ description:
     deploys taking the lock at the same time exactly one gets it.
   - A C(lock.json) that cannot be read as a lock counts as held by C(unknown) since the file was
     last written, until O(ttl) seconds after that; O(break_lock=true) replaces it.
-  - Run it on the ledger host with C(become=true).
+  - The lock assumes no kind of host. A deploy to servers keeps it on one of them, the ledger
+    host (run it there with C(become=true)); a deploy with no such host keeps it on the
+    controller (C(delegate_to=localhost), O(path) a directory of the project, for example
+    C(<playbook_dir>/.state)). Only O(schema_revision) needs more, PostgreSQL on the host.
 author:
   - sigma.deploy maintainers (@sigma-deploy)
 options:
@@ -152,6 +155,19 @@ EXAMPLES = r"""
   delegate_to: "{{ deploy_ledger_host }}"
   run_once: true
   register: deploy_lock_taken
+
+- name: Take the lock on the controller (a deploy with no server to keep it)
+  sigma.deploy.deploy_lock:
+    app: notes
+    path: "{{ playbook_dir }}/.state"
+    owner: "{{ deploy_owner }}"
+    token: "{{ deploy_id }}"
+    ledger:
+      release_id: "{{ release_id }}"
+      strategy: rolling
+      result: running
+  delegate_to: localhost
+  run_once: true
 
 - name: Record how the deploy ended and release the lock (in the deploy's always section)
   sigma.deploy.deploy_lock:

@@ -21,7 +21,11 @@ description:
   - When the host is the ledger host (it has C(<path>/<app>/ledger.jsonl), see
     M(sigma.deploy.release_ledger)), it also returns the newest ledger entries, the current
     release and the one before it, and the deploy lock (see M(sigma.deploy.deploy_lock)).
-  - The ledger and the lock are readable by root only; use C(become=true).
+  - With O(served=false) it reads only the ledger and the lock, on any host; for a deploy
+    whose state directory is on the controller (C(delegate_to=localhost)), with no slots,
+    systemd or nginx to read.
+  - The ledger and the lock are readable by their owner only (root on a ledger host; use
+    C(become=true) there).
 author:
   - sigma.deploy maintainers (@sigma-deploy)
 options:
@@ -57,6 +61,14 @@ options:
         (C(<srv_root>/<app>/releases/<release_id>/manifest.json)) when the host has it.
     type: str
     version_added: 0.2.0
+  served:
+    description:
+      - Read what the host serves (its slots, their systemd units, nginx's state and its
+        releases). V(false) reads only the ledger and the lock (O(path)); O(srv_root),
+        O(nginx_upstreams) and O(release_id) are then not used.
+    type: bool
+    default: true
+    version_added: 0.3.0
 attributes:
   check_mode:
     support: full
@@ -88,6 +100,15 @@ EXAMPLES = r"""
   run_once: true
   register: ledger
 
+- name: The ledger and lock of a deploy whose state is kept on the controller
+  sigma.deploy.release_info:
+    app: notes
+    path: "{{ playbook_dir }}/.state"
+    served: false
+  delegate_to: localhost
+  run_once: true
+  register: controller_ledger
+
 - name: Show it
   ansible.builtin.debug:
     msg: >-
@@ -98,7 +119,7 @@ EXAMPLES = r"""
 RETURN = r"""
 slots:
   description: The blue and green slots of the host.
-  returned: always
+  returned: when O(served=true)
   type: dict
   contains:
     blue:
@@ -142,34 +163,34 @@ slots:
       retire_pending: false
 active_slot:
   description: The slot nginx sends the traffic to (host mode); null when unknown.
-  returned: always
+  returned: when O(served=true)
   type: str
   sample: blue
 canary_weight:
   description: The percentage of requests sent to the other slot (host mode); null when unknown.
-  returned: always
+  returned: when O(served=true)
   type: int
   sample: 0
 nginx_state:
   description: The C(# sigma-state:) line of the upstreams file as parsed; null without it.
-  returned: always
+  returned: when O(served=true)
   type: dict
   sample: {"mode": "lb", "backends": ["10.0.0.3:80", "10.0.0.4:80"], "drained": []}
 serving_release:
   description: The release of the active slot; null when unknown.
-  returned: always
+  returned: when O(served=true)
   type: str
   sample: 20261126T193000Z-abc1234def56
 releases:
   description: The release directories installed on the host, sorted (the oldest first).
-  returned: always
+  returned: when O(served=true)
   type: list
   elements: str
   sample: [20261120T101500Z-0f9e8d7c6b5a, 20261126T193000Z-abc1234def56]
 release_manifest:
   description: The manifest of O(release_id) as installed on the host; null when the host does
     not have it or O(release_id) is not given.
-  returned: always
+  returned: when O(served=true)
   type: dict
   sample:
     app: notes
@@ -224,6 +245,11 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy.host_state import (
+    parse_state_line,
+    release_of_target,
+    traffic,
+)
 from ansible_collections.sigma.deploy.plugins.module_utils.deploy.ledger import (
     LEDGER_FILE,
     LEDGER_GUARD,
@@ -235,11 +261,8 @@ from ansible_collections.sigma.deploy.plugins.module_utils.deploy.ledger import 
     lock_expired,
     newest_first,
     parse_ledger,
-    parse_state_line,
     read_lock,
     read_text,
-    release_of_target,
-    traffic,
     unparsed_lines,
 )
 
@@ -258,13 +281,13 @@ class ReleaseInfo:
         self.app_root = os.path.join(self.params["srv_root"], self.app)
         self.state_dir = app_dir(self.params["path"], self.app)
         self.clock = clock
-        self.systemctl = module.get_bin_path("systemctl")
 
     def run(self):
         if self.params["limit"] < 0:
             raise DeployStateError(f"limit must not be negative, not {self.params['limit']}")
         try:
-            result = {"changed": False, **self.served(), **self.ledger()}
+            served = self.served() if self.params["served"] else {}
+            result = {"changed": False, **served, **self.ledger()}
         except OSError as err:
             raise DeployStateError(f"cannot read the release state of {self.app}: {err}") from err
         return result
@@ -309,14 +332,13 @@ class ReleaseInfo:
 
     def units_active(self, units):
         """{unit: whether it is active}, in one systemctl call; None each without systemctl."""
-        if not self.systemctl:
+        systemctl = self.module.get_bin_path("systemctl")
+        if not systemctl:
             return dict.fromkeys(units)
-        _rc, out, _err = self.module.run_command([self.systemctl, "is-active", *units])
+        _rc, out, _err = self.module.run_command([systemctl, "is-active", *units])
         states = out.splitlines()
         if len(states) != len(units):  # not one answer a unit: ask one unit at a time
-            states = [
-                self.module.run_command([self.systemctl, "is-active", unit])[1] for unit in units
-            ]
+            states = [self.module.run_command([systemctl, "is-active", unit])[1] for unit in units]
         return {unit: states[i].strip() == "active" for i, unit in enumerate(units)}
 
     def releases(self):
@@ -374,6 +396,7 @@ def main():
             "nginx_upstreams": {"type": "path"},
             "limit": {"type": "int", "default": 20},
             "release_id": {"type": "str"},
+            "served": {"type": "bool", "default": True},
         },
         supports_check_mode=True,
     )

@@ -27,7 +27,9 @@ description:
     C(git_sha), C(started) and C(finished) (UTC, ISO 8601), C(duration_s),
     C(result) (V(running), V(succeeded), V(failed) or V(rolled_back)), C(who), C(job_id) and
     C(error). M(sigma.deploy.release_info) reads C(result) and C(release_id)."
-  - Run it on the ledger host with C(become=true).
+  - The ledger assumes no kind of host. It is on a ledger host of a deploy to servers (run it there
+    with C(become=true)), or on the controller for a deploy with no such host
+    (C(delegate_to=localhost), O(path) a directory of the project).
 author:
   - sigma.deploy maintainers (@sigma-deploy)
 options:
@@ -106,6 +108,16 @@ EXAMPLES = r"""
       result: succeeded
   become: true
   delegate_to: "{{ deploy_ledger_host }}"
+  run_once: true
+
+- name: Record it in a ledger kept on the controller (a deploy with no server to keep it)
+  sigma.deploy.release_ledger:
+    app: notes
+    path: "{{ playbook_dir }}/.state"
+    deploy_id: "{{ deploy_id }}"
+    entry:
+      result: succeeded
+  delegate_to: localhost
   run_once: true
 """
 

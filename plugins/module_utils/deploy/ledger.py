@@ -1,7 +1,10 @@
 # Copyright: (c) 2026, sigma.deploy contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The deploy state a ledger host keeps per application, shared by ``deploy_lock``,
-``release_ledger`` and ``release_info``.
+"""The deploy state kept per application, shared by ``deploy_lock``, ``release_ledger`` and
+``release_info``: the deploy lock and the release ledger, nothing else. It assumes no kind of
+host: the state directory may be on a VPS that a deploy reaches over SSH (the database host) or
+on the controller (``delegate_to: localhost``) for a deploy that has no such host. What a VPS
+serves (slots, nginx's state) is read by ``host_state``.
 
 ``<path>/<app>/`` (mode 0700) holds:
 
@@ -31,7 +34,6 @@ LOCK_FILE = "lock.json"
 LOCK_GUARD = "lock.guard"
 LEDGER_FILE = "ledger.jsonl"
 LEDGER_GUARD = "ledger.guard"
-STATE_MARK = "# sigma-state:"
 UNKNOWN_OWNER = "unknown"
 
 # What to do with the lock, given who holds it.
@@ -244,39 +246,6 @@ def current_and_previous(
         if entry.get("release_id") != current.get("release_id"):
             return current, entry
     return current, None
-
-
-# --- what a host serves -------------------------------------------------------------------------
-def parse_state_line(text: str) -> dict[str, Any] | None:
-    """The JSON object of the ``# sigma-state: {...}`` line of an nginx upstreams file."""
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.startswith(STATE_MARK):
-            try:
-                state = json.loads(stripped[len(STATE_MARK) :])
-            except ValueError:
-                return None
-            return state if isinstance(state, dict) else None
-    return None
-
-
-def traffic(state: dict[str, Any] | None) -> tuple[str | None, int | None]:
-    """``(active_slot, canary_weight)`` of a host-mode state; ``(None, None)`` otherwise."""
-    if not state or state.get("mode") != "host":
-        return None, None
-    slot = state.get("active_slot")
-    weight = state.get("canary_weight")
-    return (
-        slot if isinstance(slot, str) else None,
-        weight if isinstance(weight, int) and not isinstance(weight, bool) else None,
-    )
-
-
-def release_of_target(target: str | None) -> str | None:
-    """``/srv/notes/releases/<release_id>`` (a slot symlink's target) -> ``<release_id>``."""
-    if not target:
-        return None
-    return os.path.basename(target.rstrip("/")) or None
 
 
 # --- the files ----------------------------------------------------------------------------------

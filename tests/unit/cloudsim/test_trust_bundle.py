@@ -80,7 +80,7 @@ def _exports(text: str) -> dict[str, str]:
 def demo_env(tmp_path, index_server):
     """`tools/cloudsim.sh start` in an environment that trusts the index's CA, and the
     environment after `eval "$(tools/cloudsim.sh env)"`."""
-    _url, index_ca = index_server
+    index_ca = index_server[1]
     env = {
         **os.environ,
         "REQUESTS_CA_BUNDLE": str(index_ca),
@@ -106,7 +106,7 @@ def demo_env(tmp_path, index_server):
 def test_the_demo_environment_still_trusts_what_it_trusted_and_the_simulator(
     demo_env, index_server, monkeypatch
 ):
-    index_url, _ = index_server
+    index_url = index_server[0]
     for name in ("REQUESTS_CA_BUNDLE", "HCLOUD_ENDPOINT"):
         monkeypatch.setenv(name, demo_env[name])
     assert requests.get(index_url, timeout=10).text == "hello"

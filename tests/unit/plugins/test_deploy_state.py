@@ -8,6 +8,7 @@ import stat
 
 import pytest
 
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import host_state as hs
 from ansible_collections.sigma.deploy.plugins.module_utils.deploy import ledger as ds
 
 T0 = 1795721402.0  # 2026-11-26T19:30:02Z
@@ -175,23 +176,23 @@ def test_current_and_previous():
 def test_parse_state_line():
     host = {"mode": "host", "active_slot": "green", "canary_weight": 10}
     text = f"upstream notes_api {{\n}}\n  # sigma-state: {json.dumps(host)}\n"
-    assert ds.parse_state_line(text) == host
-    assert ds.traffic(host) == ("green", 10)
+    assert hs.parse_state_line(text) == host
+    assert hs.traffic(host) == ("green", 10)
     lb = {"mode": "lb", "backends": ["10.0.0.3:80"], "drained": []}
-    assert ds.parse_state_line(f"# sigma-state: {json.dumps(lb)}") == lb
-    assert ds.traffic(lb) == (None, None)
-    assert ds.parse_state_line("# sigma-state: {broken") is None
-    assert ds.parse_state_line("# sigma-state: [1]") is None
-    assert ds.parse_state_line("upstream x {}\n") is None
-    assert ds.traffic(None) == (None, None)
-    assert ds.traffic({"mode": "host", "active_slot": 1, "canary_weight": True}) == (None, None)
+    assert hs.parse_state_line(f"# sigma-state: {json.dumps(lb)}") == lb
+    assert hs.traffic(lb) == (None, None)
+    assert hs.parse_state_line("# sigma-state: {broken") is None
+    assert hs.parse_state_line("# sigma-state: [1]") is None
+    assert hs.parse_state_line("upstream x {}\n") is None
+    assert hs.traffic(None) == (None, None)
+    assert hs.traffic({"mode": "host", "active_slot": 1, "canary_weight": True}) == (None, None)
 
 
 def test_release_of_target():
-    assert ds.release_of_target("/srv/notes/releases/r1") == "r1"
-    assert ds.release_of_target("../releases/r1/") == "r1"
-    assert ds.release_of_target(None) is None
-    assert ds.release_of_target("") is None
+    assert hs.release_of_target("/srv/notes/releases/r1") == "r1"
+    assert hs.release_of_target("../releases/r1/") == "r1"
+    assert hs.release_of_target(None) is None
+    assert hs.release_of_target("") is None
 
 
 # --- the files ----------------------------------------------------------------------------------
