@@ -71,7 +71,7 @@ def _exports(text: str) -> dict[str, str]:
         words = shlex.split(line)
         assert words[0] == "export", line
         for word in words[1:]:
-            name, _, value = word.partition("=")
+            name, _equals, value = word.partition("=")
             found[name] = value
     return found
 
