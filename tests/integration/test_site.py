@@ -6,6 +6,7 @@ app answering through the load balancer with notes kept in PostgreSQL."""
 import http.client
 import json
 import os
+import shlex
 import shutil
 import socket
 import ssl
@@ -103,16 +104,21 @@ def test_firewall_lets_through_only_the_listed_ports(converged):
     subprocess.run(
         ["podman", "exec", "-d", container, "python3", "-m", "http.server", "8080"], check=True
     )
-    probe = subprocess.run(
-        ["podman", "exec", container, "python3", "-c", LISTENING_ON_8080], check=False
-    )
-    assert probe.returncode == 0, "the listener inside the host did not start"
-    assert connect(address, 22) == "open"
-    assert connect(address, 80) == "open"  # nginx of the load balancer
-    assert connect(address, 443) == "open"
-    assert connect(address, 8080) == "dropped"
-    # PostgreSQL on it-1 listens on its address for the app hosts, not for anyone else.
-    assert connect(address, 5432) == "dropped"
+    try:
+        probe = subprocess.run(
+            ["podman", "exec", container, "python3", "-c", LISTENING_ON_8080], check=False
+        )
+        assert probe.returncode == 0, "the listener inside the host did not start"
+        assert connect(address, 22) == "open"
+        assert connect(address, 80) == "open"  # nginx of the load balancer
+        assert connect(address, 443) == "open"
+        assert connect(address, 8080) == "dropped"
+        # PostgreSQL on it-1 listens on its address for the app hosts, not for anyone else.
+        assert connect(address, 5432) == "dropped"
+    finally:
+        # The stack's own listeners are checked later: leave none of the test's behind.
+        stop = ["podman", "exec", container, "pkill", "-f", "http.server 8080"]
+        subprocess.run(stop, check=False)
 
 
 def https(address: str, path: str, body: dict | None = None) -> tuple[int, str]:
@@ -325,6 +331,16 @@ def test_tampered_artifact_is_refused(converged, tmp_path):
     )
 
 
+# The blue slot's API asked for its health on the host (the hosts have no curl): "<code> <body>".
+API_HEALTH = """
+import urllib.error, urllib.request
+try:
+    answer = urllib.request.urlopen("http://127.0.0.1:8001/healthz", timeout=10)
+except urllib.error.HTTPError as error:
+    answer = error
+print(answer.status, answer.read().decode())
+"""
+
 # `systemctl stop postgresql` returns when Debian's umbrella unit has stopped; the cluster unit
 # may still be shutting down: wait until nothing listens on 5432.
 WAIT_POSTGRESQL_GONE = (
@@ -340,10 +356,8 @@ def test_unreachable_database_fails_the_health_wait_clearly(converged, tmp_path)
     try:
         # The serving API says so itself: its health check is 503 while the database is down.
         podman_exec("sigma-it-1", WAIT_POSTGRESQL_GONE)
-        health = podman_exec(
-            "sigma-it-2", "curl -s -w '\\n%{http_code}' http://127.0.0.1:8001/healthz"
-        )
-        body, code = health.rsplit("\n", 1)
+        health = podman_exec("sigma-it-2", f"python3 -c {shlex.quote(API_HEALTH)}")
+        code, body = health.split(" ", 1)
         assert (code, json.loads(body)["status"]) == ("503", "unavailable")
         run = install_api_release(
             group,
