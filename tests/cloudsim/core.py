@@ -142,6 +142,7 @@ class Faults:
     server_error_status: int = 503
     action_delay: float = 0.0  # seconds an action stays running / in-progress
     action_error_next: int = 0  # next N actions end in error
+    hold_command: str = ""  # while set, no action of this command finishes (create_server)
 
     def update(self, data: JSON) -> None:
         for key, value in data.items():
@@ -228,7 +229,8 @@ class Actions:
         """Finish every action whose time has come and apply its effect."""
         now = time.monotonic()
         for action in self.by_id.values():
-            if not action.done and now >= action.due:
+            held = action.command == self.faults.hold_command
+            if not action.done and now >= action.due and not held:
                 action.done = True
                 action.finished = now_iso()
                 callback = action.on_error if action.fail else action.effect

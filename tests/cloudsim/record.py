@@ -93,3 +93,29 @@ def hetzner_lb_server_targets(record: Iterable[JSON], lb_id: int) -> list[frozen
     if current is None:
         raise ValueError(f"the record does not create load balancer {lb_id}")
     return history
+
+
+def hetzner_server_creations(record: Iterable[JSON]) -> list[tuple[str, str]]:
+    """What the record shows of the Hetzner servers created in it, in record order:
+    ``("sent", name)`` when a ``POST /servers`` is accepted, ``("done", name)`` when an answer
+    first shows that create's action finished (success or error).
+
+    The create's action is the ``action`` of the ``POST /servers`` answer; it is seen finished
+    in that answer itself (an action done at once) or in a later one that shows it (``GET
+    /actions/{id}``, a list of actions). A create whose action is never seen to end has no
+    ``done``. With creation in parallel every ``sent`` comes before the first ``done``; one
+    server after another alternates them.
+    """
+    events: list[tuple[str, str]] = []
+    waiting: dict[int, str] = {}  # action id -> server name
+    for line in record:
+        if line.get("vendor") != "hetzner" or not 200 <= line.get("status", 0) < 300:
+            continue
+        body = line.get("response_body")
+        if (line.get("method"), line.get("path")) == ("POST", "/servers"):
+            events.append(("sent", body["server"]["name"]))
+            waiting[body["action"]["id"]] = body["server"]["name"]
+        for action in _actions_in(body):
+            if action.get("id") in waiting and action.get("status") in FINISHED:
+                events.append(("done", waiting.pop(action["id"])))
+    return events

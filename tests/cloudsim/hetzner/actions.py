@@ -50,7 +50,8 @@ class HetznerActions(Actions):
         if not self.pending:
             return
         now = time.monotonic()
-        for action in [a for a in self.pending.values() if now >= a.due]:
+        held = self.faults.hold_command
+        for action in [a for a in self.pending.values() if now >= a.due and a.command != held]:
             del self.pending[action.id]
             action.done = True
             action.finished = now_iso()

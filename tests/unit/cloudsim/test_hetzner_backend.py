@@ -151,3 +151,19 @@ def test_reset_removes_machines_and_proxies(setup):
     assert backend.lbs == {}
     assert vendor.servers.items == {}
     assert call(vendor, "GET", "/servers").body["servers"] == []
+
+
+def test_held_actions_stay_running_until_released(setup):
+    vendor, _backend, faults = setup
+    faults.hold_command = "create_server"
+    created = call(vendor, "POST", "/servers", {"name": "m-held", "server_type": "cx22",
+                                                 "image": "debian-12"}).body  # fmt: skip
+    action_id = created["action"]["id"]
+    seen = [created["action"]["status"], call(vendor, "GET", f"/actions/{action_id}").body]
+    faults.hold_command = ""
+    seen.append(call(vendor, "GET", f"/actions/{action_id}").body)
+    assert [seen[0], seen[1]["action"]["status"], seen[2]["action"]["status"]] == [
+        "running",
+        "running",
+        "success",
+    ]

@@ -169,3 +169,62 @@ def test_the_simulator_records_enough_to_follow_a_load_balancer(sim):
         frozenset({ids[1]}),
         frozenset(ids),
     ]
+
+
+def create(name: str, action_id: int, status: str = "running") -> dict:
+    """An accepted POST /servers whose create action is answered as status."""
+    return {
+        "vendor": "hetzner",
+        "method": "POST",
+        "path": "/servers",
+        "request_body": json.dumps({"name": name}),
+        "status": 201,
+        "response_body": {
+            "server": {"id": 50 + action_id, "name": name},
+            "action": {"id": action_id, "command": "create_server", "status": status},
+            "next_actions": [{"id": 90 + action_id, "command": "start_server", "status": status}],
+        },
+    }
+
+
+def test_creations_in_parallel_are_all_sent_before_the_first_is_seen_done():
+    exchanges = [
+        create("a", 1),
+        read("/actions/1", (1, "running")),
+        create("b", 2),
+        read("/actions", (1, "success"), (2, "running")),
+        read("/actions/2", (2, "error")),  # an action ending in error has ended too
+        read("/actions/1", (1, "success")),  # seen again: no second "done"
+    ]
+    assert record.hetzner_server_creations(exchanges) == [
+        ("sent", "a"),
+        ("sent", "b"),
+        ("done", "a"),
+        ("done", "b"),
+    ]
+
+
+def test_creations_one_after_another_alternate():
+    exchanges = [
+        create("a", 1, status="success"),  # done at once
+        create("b", 2),
+        read("/actions/92", (92, "success")),  # b's start action, not its create
+        read("/actions/2", (2, "success")),
+    ]
+    assert record.hetzner_server_creations(exchanges) == [
+        ("sent", "a"),
+        ("done", "a"),
+        ("sent", "b"),
+        ("done", "b"),
+    ]
+
+
+def test_what_creates_no_server_is_left_out():
+    exchanges = [
+        {**create("refused", 1), "status": 422, "response_body": {"error": {}}},
+        {**create("other-vendor", 2), "vendor": "digitalocean"},
+        {**change("add_target", 3, "success", 1)},  # another resource's action
+        create("never-done", 4),
+        read("/actions/1", (1, "success")),  # the refused create's id: nothing was made
+    ]
+    assert record.hetzner_server_creations(exchanges) == [("sent", "never-done")]
