@@ -156,8 +156,8 @@ def test_reset_removes_machines_and_proxies(setup):
 def test_held_actions_stay_running_until_released(setup):
     vendor, _backend, faults = setup
     faults.hold_command = "create_server"
-    created = call(vendor, "POST", "/servers", {"name": "m-held", "server_type": "cx22",
-                                                 "image": "debian-12"}).body  # fmt: skip
+    body = {"name": "m-held", "server_type": "cx22", "image": "debian-12"}
+    created = call(vendor, "POST", "/servers", body).body
     action_id = created["action"]["id"]
     seen = [created["action"]["status"], call(vendor, "GET", f"/actions/{action_id}").body]
     faults.hold_command = ""
