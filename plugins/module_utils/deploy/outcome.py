@@ -6,7 +6,8 @@ what the ledger records of each host. Pure functions of plain data, used by the 
 
 A host's view is what the deploy noted about it, read from its target (state.py; every field
 optional, as a host has no target before the state phase): ``result`` (``pending``,
-``unchanged``, ``started``, ``succeeded``, ``failed``, ``rolled_back``), ``error``, ``old_release``, ``old_slot`` and ``new_slot``.
+``unchanged``, ``started``, ``succeeded``, ``failed``, ``rolled_back``), ``error``,
+``old_release``, ``old_slot`` and ``new_slot``.
 """
 
 from __future__ import annotations
