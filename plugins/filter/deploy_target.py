@@ -11,7 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.sigma.deploy.plugins.module_utils.deploy.state import (
-    TargetError,
+    StateError,
     target_new,
     target_note,
 )
@@ -24,7 +24,7 @@ def deploy_target_new(info, release_id, name, lb_member, t0) -> dict:
         )
     try:
         return target_new(info, str(release_id), str(name), str(lb_member), float(t0))
-    except TargetError as err:
+    except StateError as err:
         raise AnsibleFilterError(f"deploy_target_new: {err}") from err
 
 
@@ -36,7 +36,7 @@ def deploy_target_note(target, event, **fields) -> dict:
             fields[flag] = boolean(fields[flag], strict=False)
     try:
         return target_note(target, str(event), **fields)
-    except TargetError as err:
+    except StateError as err:
         raise AnsibleFilterError(f"deploy_target_note: {err}") from err
 
 

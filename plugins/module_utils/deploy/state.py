@@ -1,15 +1,39 @@
 # Copyright: (c) 2026, sigma.deploy contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The declared state of a deploy's target (a host of the VPS rung today): one dict, built by
-``target_new`` from what the target serves and changed only by ``target_note``, which returns a
-new dict and refuses a move its result does not allow. Pure functions of plain data, used by
-the filters ``deploy_target_new`` and ``deploy_target_note``.
+"""The declared state of a deploy, as two dicts changed only by pure functions that return a
+new dict and refuse what the rules do not allow:
+
+- the deploy (run once): built by ``deploy_start``, stopped by ``deploy_stop`` (a gate said no)
+  or ``deploy_check`` (too many targets failed), closed by ``deploy_finish``;
+- each target (a host of the VPS rung today): built by ``target_new`` from what the target
+  serves, changed by ``target_note``.
+
+Used by the filters ``deploy_start``, ``deploy_stop``, ``deploy_check``, ``deploy_finish``,
+``deploy_target_new`` and ``deploy_target_note``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+# The fields of the deploy and what each holds.
+DEPLOY_FIELDS = {
+    "id": "the deploy's id (the lock's token, the ledger entry's id)",
+    "kind": "deploy or rollback",
+    "strategy": "blue_green, rolling or canary",
+    "who": "who runs it",
+    "job_id": "the AWX or Tower job, empty outside one",
+    "started": "when it started (UTC, ISO 8601)",
+    "started_at": "when it started (seconds since the epoch)",
+    "abort": "it stops: no later phase moves anything",
+    "error": "why it stopped (empty while it did not)",
+    "failed_hosts": "the targets that failed or left, as the last check counted them",
+    "gone_hosts": "the targets that left the run, when it finished",
+    "result": "running, then succeeded or failed",
+    "finished": "when it finished (UTC, ISO 8601; empty before)",
+    "duration": "how long it took, in seconds with one decimal (empty before)",
+}
 
 # The fields of a target and what each holds.
 TARGET_FIELDS = {
@@ -43,8 +67,8 @@ EVENTS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
 }
 
 
-class TargetError(ValueError):
-    """A target or a note that the rules refuse."""
+class StateError(ValueError):
+    """A deploy, a target or a change of one that the rules refuse."""
 
 
 def _other(slot: str) -> str:
@@ -72,7 +96,7 @@ def target_new(
     """A target as the deploy finds it: ``info`` is what ``release_info`` read on it."""
     active = info.get("active_slot")
     if active not in SLOTS:
-        raise TargetError(f"{name} serves no slot (active_slot is {active!r}, not blue or green)")
+        raise StateError(f"{name} serves no slot (active_slot is {active!r}, not blue or green)")
     idle = _other(active)
     slots = info.get("slots") or {}
     current = (
@@ -119,25 +143,97 @@ def _apply(target: dict[str, Any], event: str, fields: Mapping[str, Any]) -> Non
 
 def target_note(target: Mapping[str, Any], event: str, **fields: Any) -> dict[str, Any]:
     """``target`` with ``event`` applied, as a new dict; a move its result does not allow, an
-    unknown event or field, or a missing one raises TargetError."""
+    unknown event or field, or a missing one raises StateError."""
     if event not in EVENTS:
-        raise TargetError(f"unknown event {event!r} (known: {', '.join(EVENTS)})")
+        raise StateError(f"unknown event {event!r} (known: {', '.join(EVENTS)})")
     allowed, takes = EVENTS[event]
     unknown = sorted(set(fields) - takes)
     if unknown:
-        raise TargetError(f"event {event!r} takes no {', '.join(unknown)}")
+        raise StateError(f"event {event!r} takes no {', '.join(unknown)}")
     needed = sorted(takes - {"start", "switch"} - set(fields))
     if needed:
-        raise TargetError(f"event {event!r} needs {', '.join(needed)}")
+        raise StateError(f"event {event!r} needs {', '.join(needed)}")
     missing = sorted(set(TARGET_FIELDS) - set(target))
     if missing:
-        raise TargetError(f"not a target (no {', '.join(missing)})")
+        raise StateError(f"not a target (no {', '.join(missing)})")
     result = target["result"]
     if result not in allowed:
-        raise TargetError(
+        raise StateError(
             f"{target['name']}: a target that is {result} cannot be noted {event!r}"
             f" (only one that is {', '.join(sorted(allowed))})"
         )
     new = {**target, "before": dict(target["before"]), "after": dict(target["after"])}
     _apply(new, event, fields)
+    return new
+
+
+def deploy_start(
+    deploy_id: str,
+    kind: str,
+    strategy: str,
+    who: str,
+    job_id: str,
+    started: str,
+    started_at: float,
+) -> dict[str, Any]:
+    """A deploy as it starts: running, not stopped."""
+    return {
+        "id": deploy_id,
+        "kind": kind,
+        "strategy": strategy,
+        "who": who,
+        "job_id": job_id,
+        "started": started,
+        "started_at": started_at,
+        "abort": False,
+        "error": "",
+        "failed_hosts": [],
+        "gone_hosts": [],
+        "result": "running",
+        "finished": "",
+        "duration": "",
+    }
+
+
+def _running(deploy: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """A copy of a running deploy; a finished one or a dict that is no deploy raises."""
+    missing = sorted(set(DEPLOY_FIELDS) - set(deploy))
+    if missing:
+        raise StateError(f"not a deploy (no {', '.join(missing)})")
+    if deploy["result"] != "running":
+        raise StateError(f"deploy {deploy['id']} is {deploy['result']} already: it cannot {what}")
+    return {**deploy, "failed_hosts": list(deploy["failed_hosts"])}
+
+
+def deploy_stop(deploy: Mapping[str, Any], error: str) -> dict[str, Any]:
+    """The deploy stopped by a gate (a migration, a canary step, the schema check), saying why."""
+    new = _running(deploy, "stop")
+    new.update(abort=True, error=str(error))
+    return new
+
+
+def deploy_check(deploy: Mapping[str, Any], outcome: Mapping[str, Any]) -> dict[str, Any]:
+    """The deploy after a count of its failed targets (what the filter ``deploy_outcome``
+    returned: ``failed_hosts``, ``abort``, ``error``)."""
+    new = _running(deploy, "be checked")
+    new.update(
+        failed_hosts=list(outcome["failed_hosts"]),
+        abort=bool(outcome["abort"]),
+        error=str(outcome["error"]),
+    )
+    return new
+
+
+def deploy_finish(
+    deploy: Mapping[str, Any], gone_hosts: list[str], finished: str, at: float
+) -> dict[str, Any]:
+    """The deploy closed at ``at``: failed when it stopped, a target failed, or one left."""
+    new = _running(deploy, "finish")
+    failed = new["abort"] or len(new["failed_hosts"]) > 0 or len(gone_hosts) > 0
+    new.update(
+        result="failed" if failed else "succeeded",
+        gone_hosts=list(gone_hosts),
+        finished=finished,
+        duration=f"{at - float(new['started_at']):.1f}",
+    )
     return new

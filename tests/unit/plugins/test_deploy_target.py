@@ -95,7 +95,7 @@ def test_the_idle_slot_is_warm_when_it_runs_the_release(idle_release, idle_runni
 
 
 def test_a_host_without_a_slot_is_refused():
-    with pytest.raises(state.TargetError) as err:
+    with pytest.raises(state.StateError) as err:
         state.target_new({"active_slot": ""}, "r2", "h1", "h1", 1.0)
     assert str(err.value) == "h1 serves no slot (active_slot is '', not blue or green)"
 
@@ -177,7 +177,7 @@ ILLEGAL = [
 @pytest.mark.parametrize(("result", "event", "fields"), ILLEGAL)
 def test_each_illegal_event_is_refused(result, event, fields):
     allowed = ", ".join(sorted(state.EVENTS[event][0]))
-    with pytest.raises(state.TargetError) as err:
+    with pytest.raises(state.StateError) as err:
         state.target_note(target(result), event, **fields)
     assert str(err.value) == (
         f"h1: a target that is {result} cannot be noted {event!r} (only one that is {allowed})"
@@ -186,13 +186,13 @@ def test_each_illegal_event_is_refused(result, event, fields):
 
 def test_every_result_and_event_is_either_legal_or_tested_illegal():
     results = ("pending", "unchanged", "started", "succeeded", "failed", "rolled_back")
-    illegal = {(r, e) for r, e, _ in ILLEGAL}
+    illegal = {(result, event) for result, event, _fields in ILLEGAL}
     for event, (allowed, _takes) in state.EVENTS.items():
         assert {r for r in results if (r, event) not in illegal} == allowed
 
 
 def test_a_succeeded_host_cannot_start_again():
-    with pytest.raises(state.TargetError) as err:
+    with pytest.raises(state.StateError) as err:
         state.target_note(target("succeeded"), "activate", start=True, switch=False)
     assert str(err.value) == (
         "h1: a target that is succeeded cannot be noted 'activate'"
@@ -211,13 +211,13 @@ def test_a_succeeded_host_cannot_start_again():
     ],
 )
 def test_unknown_events_and_fields_are_refused(event, fields, message):
-    with pytest.raises(state.TargetError) as err:
+    with pytest.raises(state.StateError) as err:
         state.target_note(target(), event, **fields)
     assert str(err.value) == message
 
 
 def test_a_dict_that_is_no_target_is_refused():
-    with pytest.raises(state.TargetError) as err:
+    with pytest.raises(state.StateError) as err:
         state.target_note({"name": "h1", "result": "pending"}, "move")
     assert str(err.value).startswith("not a target (no after, before, current, error, lb_member,")
 
