@@ -13,11 +13,12 @@ description:
   - The per-host bookkeeping of the role C(sigma.deploy.app_deploy), as one function of the
     hosts' facts, tested by equality.
   - A host has failed when it left the play (unreachable, or a task failed outside a rescue) or
-    when it noted the result V(failed) (fact C(__app_deploy_host_result)).
+    when it noted the result V(failed) (C(result) of its fact C(__app_deploy_target), built by
+    the filter C(sigma.deploy.deploy_target_new)).
   - "The deploy stops when it was stopped already (O(aborted)) or when the failed hosts are more
     than O(max_fail_percentage) percent of the hosts. A stopping deploy with no O(error) yet gets
     C(failed on <hosts>: <their errors>); a failed host that noted no error
-    (C(__app_deploy_host_error)) is named V(unreachable) there."
+    (C(error) of its target) is named V(unreachable) there."
   - C(host_results) is what the release ledger records of each host. C(result) is
     V(failed or unreachable) for a host that left the play, V(not started) for one that noted
     none. C(from) is the release it served before. C(slot) is the new slot after a success,
@@ -31,9 +32,8 @@ options:
     required: true
   hostvars:
     description:
-      - C(hostvars), where each host's facts C(__app_deploy_host_result),
-        C(__app_deploy_host_error), C(__app_deploy_old_release), C(__app_deploy_old_slot) and
-        C(__app_deploy_new_slot) are read when set.
+      - C(hostvars), where each host's fact C(__app_deploy_target) is read when set (its
+        C(result), C(error), C(before.release), C(before.slot) and C(after.slot)).
     type: dict
     required: true
   alive:

@@ -4,9 +4,10 @@
 what the ledger records of each host. Pure functions of plain data, used by the filter
 ``deploy_outcome``; nothing here assumes a kind of host.
 
-A host's view is what the deploy noted about it (every field optional, as the facts are set
-phase by phase): ``result`` (``pending``, ``unchanged``, ``started``, ``succeeded``,
-``failed``, ``rolled_back``), ``error``, ``old_release``, ``old_slot`` and ``new_slot``.
+A host's view is what the deploy noted about it, read from its target (state.py; every field
+optional, as a host has no target before the state phase): ``result`` (``pending``,
+``unchanged``, ``started``, ``succeeded``, ``failed``, ``rolled_back``), ``error``,
+``old_release``, ``old_slot`` and ``new_slot``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-# The facts of sigma.deploy.app_deploy that make a host's view.
-HOST_FACTS = {
-    "result": "__app_deploy_host_result",
-    "error": "__app_deploy_host_error",
-    "old_release": "__app_deploy_old_release",
-    "old_slot": "__app_deploy_old_slot",
-    "new_slot": "__app_deploy_new_slot",
+# The fact of sigma.deploy.app_deploy that holds a host's target (module_utils/deploy/state.py),
+# and where each field of a host's view lies in it.
+TARGET_FACT = "__app_deploy_target"
+VIEW_FIELDS = {
+    "result": ("result",),
+    "error": ("error",),
+    "old_release": ("before", "release"),
+    "old_slot": ("before", "slot"),
+    "new_slot": ("after", "slot"),
 }
 GONE = "failed or unreachable"  # the ledger's result of a host that left the play
 NOT_STARTED = "not started"
@@ -28,8 +31,17 @@ UNREACHABLE = "unreachable"  # the error of a failed host that noted none
 
 
 def host_view(host_vars: Mapping[str, Any]) -> dict[str, Any]:
-    """The fields of HOST_FACTS that are set in one host's variables."""
-    return {field: host_vars[fact] for field, fact in HOST_FACTS.items() if fact in host_vars}
+    """The fields of VIEW_FIELDS that one host's target holds (none before it has one)."""
+    view = {}
+    for field, path in VIEW_FIELDS.items():
+        value: Any = host_vars.get(TARGET_FACT, {})
+        for key in path:
+            if not isinstance(value, Mapping) or key not in value:
+                break
+            value = value[key]
+        else:
+            view[field] = value
+    return view
 
 
 def failed_hosts(

@@ -8,20 +8,31 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sigma.deploy.plugins.filter.deploy_outcome import deploy_outcome
 from ansible_collections.sigma.deploy.plugins.module_utils.deploy import outcome as oc
+from ansible_collections.sigma.deploy.plugins.module_utils.deploy import state
 
 HOSTS = ["h1", "h2", "h3", "h4", "h5"]
+INFO = {
+    "active_slot": "blue",
+    "serving_release": "r1",
+    "slots": {"blue": {"release_id": "r1", "api_active": True, "web_active": True}},
+}
 
 
 def facts(result=None, error=None, old_release=None, old_slot=None, new_slot=None):
-    """One host's variables as app_deploy sets them (a fact not given is not set)."""
-    given = {
-        "__app_deploy_host_result": result,
-        "__app_deploy_host_error": error,
-        "__app_deploy_old_release": old_release,
-        "__app_deploy_old_slot": old_slot,
-        "__app_deploy_new_slot": new_slot,
+    """One host's variables with the part of its target that is given (a field not given is not
+    there)."""
+    before = {k: v for k, v in (("release", old_release), ("slot", old_slot)) if v is not None}
+    target = {
+        k: v
+        for k, v in (
+            ("result", result),
+            ("error", error),
+            ("before", before or None),
+            ("after", {"slot": new_slot} if new_slot is not None else None),
+        )
+        if v is not None
     }
-    return {"inventory_hostname": "x", **{k: v for k, v in given.items() if v is not None}}
+    return {"inventory_hostname": "x", "__app_deploy_target": target}
 
 
 def hostvars(**per_host):
@@ -136,9 +147,25 @@ def test_the_serving_slot_is_the_new_one_only_after_a_success():
     }
 
 
-def test_host_view_takes_only_the_facts_that_are_set():
-    assert oc.host_view({"__app_deploy_host_result": "failed", "other": 1}) == {"result": "failed"}
+def test_host_view_takes_only_the_fields_that_are_set():
+    assert oc.host_view({"__app_deploy_target": {"result": "failed"}, "other": 1}) == {
+        "result": "failed"
+    }
+    assert oc.host_view({"__app_deploy_target": {"before": {"slot": "blue"}}}) == {
+        "old_slot": "blue"
+    }
     assert oc.host_view({}) == {}
+
+
+def test_host_view_of_a_whole_target():
+    target = state.target_new(INFO, "r2", "h1", "h1", 10.0)
+    assert oc.host_view({"__app_deploy_target": target}) == {
+        "result": "pending",
+        "error": "",
+        "old_release": "r1",
+        "old_slot": "blue",
+        "new_slot": "green",
+    }
 
 
 @pytest.mark.parametrize(
