@@ -67,7 +67,9 @@ demo-clean: ## remove the demo servers and stop the simulator
 	@if [ -f $(ROOT)/.build/cloudsim/pid ]; then cd $(ROOT) && $(CLOUDSIM_ENV) && \
 		for p in hetzner digitalocean; do \
 			test -f playbooks/tasks/destroy_$$p.yml || continue; \
-			ansible-playbook playbooks/destroy.yml -e provider=$$p -e sigma_project=demo >/dev/null || exit 1; \
+			out=$$(ansible-playbook playbooks/destroy.yml -e provider=$$p -e sigma_project=demo 2>&1) \
+				|| { echo "$$out" | tail -n 40; echo "demo-clean: destroy.yml failed at $$p (above);" \
+					"the servers are left and the simulator runs: run make demo-clean again" >&2; exit 1; }; \
 		done; fi
 	@$(ROOT)/tools/cloudsim.sh stop
 	@$(HOSTCTL) down --group demo >/dev/null

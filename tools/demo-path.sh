@@ -34,7 +34,13 @@ fi
 
 status=0
 make --no-print-directory -C "$copy" demo || status=$?
-make --no-print-directory -C "$copy" demo-clean || status=$(( status ? status : 1 ))
+# destroy.yml is idempotent and its documented recovery is to run it again. Under the whole
+# suite's load the simulator has once not answered for two minutes while podman removed the
+# servers: a second attempt is allowed, and said loudly; a second failure fails the check.
+if ! make --no-print-directory -C "$copy" demo-clean; then
+  echo "demo-path: WARNING: make demo-clean failed once (output above); trying it again" >&2
+  make --no-print-directory -C "$copy" demo-clean || status=$(( status ? status : 1 ))
+fi
 podman network rm -f "$SIGMA_NETWORK" >/dev/null 2>&1 || true
 if (( status == 0 )); then
   rm -rf "$copy"
