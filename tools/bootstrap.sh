@@ -24,7 +24,7 @@ system() {
   # command:package pairs; the test tools are a superset of the demo's.
   local needs=(podman:podman runc:runc debootstrap:debootstrap ssh:openssh-client
                ssh-keygen:openssh-client ssh-keyscan:openssh-client tar:tar
-               node:nodejs npm:npm)
+               node:nodejs npm:npm docker-registry:docker-registry)
   if [[ "$purpose" == "test" ]]; then
     needs+=(git:git shellcheck:shellcheck curl:curl)
     # The reference API's tests run a throwaway PostgreSQL cluster of their own.
@@ -51,6 +51,11 @@ system() {
     apt-get update -qq || die "apt-get update failed; check the Debian mirror in /etc/apt/sources.list*"
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
       || die "apt-get install ${missing[*]} failed (see above)"
+    # Debian starts docker-registry as a service on :5000 (every address). The container rungs
+    # run their own on loopback, only while the simulator runs: keep the package's one off.
+    if [[ " ${missing[*]} " == *" docker-registry "* ]] && [[ -d /run/systemd/system ]]; then
+      systemctl disable --now docker-registry >/dev/null 2>&1 || true
+    fi
   fi
   local err
   if ! err=$(podman info --format '{{.Host.OCIRuntime.Name}}' 2>&1); then
