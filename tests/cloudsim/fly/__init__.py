@@ -8,12 +8,14 @@ vendors. Paths, shapes and status codes follow Fly's own Go client (fly-go, pack
 podman backend).
 """
 
+from .dataplane import attach_proxies
 from .metrics import PrometheusVendor
 from .vendor import FlyVendor
 
 
 def make(faults, backend) -> list:
     fly = FlyVendor(faults, backend)
+    attach_proxies(fly)
     return [fly, PrometheusVendor(faults, backend, fly)]
 
 

@@ -109,6 +109,17 @@ def machine_json(m: Machine, nonce: str | None = None) -> JSON:
     return body
 
 
+def fly_env(m: Machine) -> dict[str, str]:
+    """The variables Fly sets in every machine (a machine's own env may override them)."""
+    return {
+        "FLY_APP_NAME": m.app,
+        "FLY_MACHINE_ID": m.id,
+        "FLY_REGION": m.region,
+        "FLY_IMAGE_REF": m.config["image"],
+        "FLY_PROCESS_GROUP": (m.config.get("metadata") or {}).get("fly_process_group", "app"),
+    }
+
+
 def run_spec(vendor, m: Machine) -> RunSpec:
     """What the runtime runs: the config, with the app's secrets of this moment merged in."""
     cfg = m.config
@@ -116,7 +127,7 @@ def run_spec(vendor, m: Machine) -> RunSpec:
     init = cfg.get("init") or {}
     return RunSpec(
         image=cfg["image"],
-        env={**(cfg.get("env") or {}), **secrets},
+        env={**fly_env(m), **(cfg.get("env") or {}), **secrets},
         cmd=init.get("cmd"),
         init=init,
         guest=cfg["guest"],

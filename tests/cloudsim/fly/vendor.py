@@ -37,6 +37,7 @@ class FlyVendor(Vendor):
         self.launch_wait_s = 60.0  # how long create/update wait for the runtime's first word
         self.stats = Stats()
         self.on_routing_change: list[Callable[[str], None]] = []
+        self.proxies = None  # the proxy stand-in (dataplane.py), with the podman runtime
         self.apps: dict[str, apps.App] = {}
         self.machines: dict[str, machines.Machine] = {}
         self.volumes: dict[str, JSON] = {}
@@ -67,6 +68,8 @@ class FlyVendor(Vendor):
     def admin(self, method: str, path: str, body) -> Response | None:
         """``POST /_admin/fly/stats``: ``{"records": [{"app", "machine_id", "status",
         "seconds"}]}`` into the stats the Prometheus endpoint reads."""
+        if path == "/_admin/fly/proxies" and method == "GET":
+            return Response(200, self.proxies.urls() if self.proxies else {})
         if path != "/_admin/fly/stats" or method != "POST":
             return None
         records = (body or {}).get("records") if isinstance(body, dict) else None
@@ -88,6 +91,8 @@ class FlyVendor(Vendor):
 
     def close(self) -> None:
         self._stop_prober()
+        if self.proxies is not None:
+            self.proxies.close()
         self._changes.put(None)
         self.runtime.close()
 

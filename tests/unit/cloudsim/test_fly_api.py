@@ -76,7 +76,14 @@ def test_machine_create_shape_and_get(fly):
     assert got["id"] == m["id"]
     spec = fly.vendor.runtime.specs[m["id"]]
     assert spec.cmd == ["serve", "--port", "8080"]
-    assert spec.env == {"GREETING": "hello"}
+    assert spec.env == {
+        "FLY_APP_NAME": "web",
+        "FLY_MACHINE_ID": m["id"],
+        "FLY_REGION": "ams",
+        "FLY_IMAGE_REF": CONFIG["image"],
+        "FLY_PROCESS_GROUP": "app",
+        "GREETING": "hello",
+    }
     assert fly.error("GET", "/apps/web/machines/nope", 404) == "machine not found"
     assert fly.error("GET", "/apps/nope/machines", 404) == "app not found"
 
