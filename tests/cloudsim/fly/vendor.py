@@ -86,6 +86,7 @@ class FlyVendor(Vendor):
         self.machines.clear()
         self.volumes.clear()
         self.stats.clear()
+        self.cond.notify_all()  # waiters on forgotten machines answer now (404)
 
     def close(self) -> None:
         self._stop_prober()
