@@ -203,13 +203,24 @@ def _stopped(vendor, m: Machine) -> None:
         launch(vendor, m, "replacing" if m.pending == "replace" else "starting")
     else:
         m.state = "stopped"
-        m.event("exit", "stopped", "flyd", exit_code=0, requested_stop=True)
+        m.event("exit", "stopped", "flyd", exit_event=exit_event(0, requested_stop=True))
     m.pending = None
+
+
+def exit_event(code: int, requested_stop: bool = False) -> JSON:
+    """An exit event's ``request.exit_event`` as fly-go decodes it (``MachineExitEvent``:
+    ``exit_code`` and ``requested_stop`` are left out when zero or false)."""
+    event: JSON = {"exited_at": now_iso()}
+    if code:
+        event["exit_code"] = code
+    if requested_stop:
+        event["requested_stop"] = True
+    return event
 
 
 def _exited(vendor, m: Machine, code: int) -> None:
     """Its main process ended: the restart policy decides (Fly's default: on-failure)."""
-    m.event("exit", "stopped", "flyd", exit_code=code)
+    m.event("exit", "stopped", "flyd", exit_event=exit_event(code))
     policy = (m.config.get("restart") or {}).get("policy", "on-failure")
     if policy == "always" or (policy == "on-failure" and code != 0):
         launch(vendor, m)
