@@ -9,6 +9,9 @@
 # State lives in CLOUDSIM_STATE (.build/cloudsim/): pid, log, the simulator's CA (ca.pem) and the
 # trust bundle the environment names (ca-bundle.pem: what was trusted before, plus that CA, so
 # pip and every other program keep trusting what they trusted). Port: CLOUDSIM_PORT (8765).
+# The container rungs' local OCI registry (started by the simulator) listens on 127.0.0.1 at
+# CLOUDSIM_REGISTRY_PORT (CLOUDSIM_PORT - 3000); `env` prints it as SIGMA_REGISTRY, where
+# tools/app_image.py pushes images.
 set -euo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 state="${CLOUDSIM_STATE:-$root_dir/.build/cloudsim}"
@@ -16,6 +19,7 @@ port="${CLOUDSIM_PORT:-8765}"
 token="${CLOUDSIM_TOKEN:-sim-token}"
 python="${VENV:-$root_dir/.venv}/bin/python"
 url="https://127.0.0.1:$port"
+registry_port="${CLOUDSIM_REGISTRY_PORT:-$((port - 3000))}"
 
 healthy() {
   [[ -f "$state/ca.pem" ]] && "$python" - "$url" "$state/ca.pem" <<'PY' >/dev/null 2>&1
@@ -36,6 +40,7 @@ start() {
   # One simple command in the background, so $! is the simulator itself.
   CLOUDSIM_PORT="$port" CLOUDSIM_TOKEN="$token" CLOUDSIM_TLS=1 CLOUDSIM_CA="$state/ca.pem" \
     CLOUDSIM_BACKEND="${CLOUDSIM_BACKEND:-podman}" \
+    CLOUDSIM_STATE="$state" CLOUDSIM_REGISTRY_PORT="$registry_port" \
     CLOUDSIM_ACTION_DELAY="${CLOUDSIM_ACTION_DELAY:-1}" \
     nohup "$python" -m tests.cloudsim >"$state/log" 2>&1 &
   echo $! >"$state/pid"
@@ -74,6 +79,7 @@ export HCLOUD_TOKEN=$token HCLOUD_ENDPOINT=$url/hetzner/v1
 export DIGITALOCEAN_TOKEN=$token DIGITALOCEAN_ENDPOINT=$url/digitalocean
 export FLY_API_TOKEN=$token FLY_FLAPS_BASE_URL=$url/fly
 export REQUESTS_CA_BUNDLE=$state/ca-bundle.pem
+export SIGMA_REGISTRY=127.0.0.1:$registry_port
 EOT
 }
 

@@ -19,11 +19,12 @@ set -uo pipefail
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root_dir" || exit 1
 
-checks=(lint sanity unit app image release molecule integration-stack integration-other demo-path)
+checks=(lint sanity unit app image release molecule integration-stack integration-other
+        integration-fly demo-path)
 if [[ -n "${SIGMA_CHECKS:-}" ]]; then
   read -r -a checks <<<"$SIGMA_CHECKS"
 fi
-parallel_checks=" molecule integration-stack integration-other demo-path "
+parallel_checks=" molecule integration-stack integration-other integration-fly demo-path "
 # Built before the checks in the background, which need them.
 first_checks=" image release "
 logs="$root_dir/.build/logs"

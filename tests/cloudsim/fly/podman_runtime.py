@@ -59,6 +59,12 @@ def _duration(value: object, default: float) -> float:
     return number / 1000 if unit == "ms" else number * 60 if unit == "m" else number
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def _podman(args: list[str], timeout: float | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         ["podman", *args], capture_output=True, text=True, check=False, timeout=timeout
@@ -75,18 +81,29 @@ class PodmanRuntime:
         self.network = hostctl.NETWORK
         self.owner = backend.owner if backend else ""
         self.instance = backend.instance if backend else "solo"
+        self._lock = threading.Lock()  # guards the dicts below and the registry's start
+        # The registry: at CLOUDSIM_REGISTRY_PORT, started now, where one is asked for (the demo,
+        # the Fly tests: they push to it); else on a free port, at the first launch, so that
+        # simulators that run no Fly machine start none and never collide on a port.
         state = os.environ.get("CLOUDSIM_STATE") or str(Path.cwd() / ".build" / "cloudsim")
-        port = int(os.environ.get("CLOUDSIM_REGISTRY_PORT", "5765"))
-        self.registry = Registry(state, port)
-        self.registry.start()
+        port = os.environ.get("CLOUDSIM_REGISTRY_PORT")
+        self.registry = Registry(state, int(port) if port else _free_port())
+        self._registry_started = False
+        if port:
+            self._start_registry()
         self.env = {**os.environ, "CONTAINERS_REGISTRIES_CONF": str(self.registry.registries_conf)}
-        self._lock = threading.Lock()  # guards the dicts below
         self._addresses: dict[str, str] = {}  # key -> address of a started machine
         self._apps: dict[str, str] = {}  # key -> app name (from FLY_APP_NAME)
         self._stopping: set[str] = set()  # keys whose exit we caused
         self._key_locks: dict[str, threading.Lock] = {}
         self._envdir = tempfile.mkdtemp(prefix="sigma-fly-env-")
         os.chmod(self._envdir, 0o700)
+
+    def _start_registry(self) -> None:
+        with self._lock:
+            if not self._registry_started:
+                self.registry.start()
+                self._registry_started = True
 
     # -- the Runtime protocol --------------------------------------------------------------
 
@@ -131,7 +148,8 @@ class PodmanRuntime:
             _podman(["rm", "-f", "-t", "0", *names])
         with self._lock:
             self._addresses.clear()
-        self.registry.stop()
+        if self._registry_started:
+            self.registry.stop()
         with contextlib.suppress(OSError):
             os.rmdir(self._envdir)
 
@@ -151,6 +169,7 @@ class PodmanRuntime:
         threading.Thread(target=run, name=f"fly-podman-{key}", daemon=True).start()
 
     def _launch(self, key: str, spec: RunSpec, report: Report) -> None:
+        self._start_registry()
         container = self.container(key)
         with self._lock:
             self._stopping.add(key)  # a container of an earlier version is gone on purpose
