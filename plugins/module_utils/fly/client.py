@@ -77,15 +77,23 @@ def sent_fields(body, prefix=""):
     return paths
 
 
+# "invalid config.guest.cpus: ...", "invalid region: ..." (how Fly's validation words it)
+_INVALID_FIELD = re.compile(r"\binvalid ([a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*|\[\d+\])*)(?=:)")
+
+
 def error_field(message, body=None):
-    """The field an error is about: for a 400/422, the deepest field of the request ``body``
-    its message names (``config.guest.cpus``, then ``guest.cpus``, then ``cpus``); else None."""
+    """The field a 400/422 is about: the one its message calls invalid (``invalid
+    config.guest.cpus: ...``), else the deepest field of the request ``body`` it names
+    (``config.image`` for ``unable to pull image ...``); else None."""
     text = message or ""
+    match = _INVALID_FIELD.search(text)
+    if match:
+        return match.group(1)
     for field in sorted(sent_fields(body), key=lambda p: -p.count(".")):
         parts = field.split(".")
         for start in range(len(parts)):
             suffix = r"\.".join(re.escape(p) for p in parts[start:])
-            if re.search(rf"(?<![\w.]){suffix}(?![\w])", text):
+            if re.search(rf"(?<![\w.]){suffix}(?!\w|\.\w)", text):
                 return field
     return None
 
@@ -362,13 +370,14 @@ class FlyClient(ApiClient):
         return nonce
 
     def _name_holder(self, err, app, mid):
+        err.field = err.field or "lease"
         try:
             lease = self.get_lease(app, mid)
         except ApiError:
             return
-        if lease_data(lease).get("owner") or lease_data(lease).get("expires_at"):
+        owner = lease_data(lease).get("owner")
+        if owner and owner not in err.message:
             err.message = f"machine {mid} is leased by {lease_holder(lease)}: {err.message}"
-            err.field = err.field or "lease"
 
     def release_lease(self, app, mid, nonce):
         return self.request("DELETE", self._machine(app, mid, "/lease"), headers=self._nonce(nonce))
