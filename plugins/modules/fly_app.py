@@ -175,12 +175,7 @@ class FlyApp(FlyResource):
             self.warn_fixed()
 
     def absent(self):
-        if self.resource is None:
-            return
-        self.mark_changed()
-        if not self.check_mode:
-            self.client.delete_app(self.app)
-        self.resource = None
+        self.remove(lambda app: self.client.delete_app(self.app))
 
 
 def main():
