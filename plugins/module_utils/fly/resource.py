@@ -36,10 +36,9 @@ def or_none(read, ident, field):
         raise
 
 
-def as_option(err, options=OPTION_OF_FIELD):
+def as_option(err):
     """``err`` with its field renamed to the module option that gave it."""
-    if err.field in options:
-        err.field = options[err.field]
+    err.field = OPTION_OF_FIELD.get(err.field, err.field)
     return err
 
 
