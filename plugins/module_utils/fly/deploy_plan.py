@@ -9,8 +9,8 @@ equality on plain data.
 
 A machine of a release carries two metadata keys: ``fly_process_group: app`` (the process
 group, as flyctl writes it) and ``sigma_release: <release id>``. A machine is *current* when
-its image and release are the target's and it is healthy: started, and every check it
-reports passing (a machine whose config has no checks is healthy once started).
+its image and release are the target's, it is healthy (started, and every check it reports
+passing; a machine whose config has no checks is healthy once started) and not cordoned.
 """
 
 from __future__ import annotations
@@ -130,7 +130,9 @@ def on_release(machine: Mapping[str, Any], image: str, release_id: str) -> bool:
 
 
 def is_current(machine: Mapping[str, Any], image: str, release_id: str) -> bool:
-    return on_release(machine, image, release_id) and is_healthy(machine)
+    """On the release, healthy and not cordoned: it serves the release."""
+    serving = is_healthy(machine) and not machine.get("cordoned")
+    return on_release(machine, image, release_id) and serving
 
 
 def shape_machine(machine: Mapping[str, Any]) -> dict[str, Any]:

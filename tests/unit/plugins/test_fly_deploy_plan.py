@@ -180,6 +180,13 @@ def test_an_unhealthy_machine_of_the_release_is_replaced():
     )
 
 
+def test_a_cordoned_machine_of_the_release_is_not_current():
+    green = dict(machine("a", image=NEW, release="r2"), cordoned=True)
+    assert dp.plan([green], NEW, "r2", "bluegreen") == dp.Plan(
+        "bluegreen", 1, create=1, destroy=("a",), region="ams"
+    )
+
+
 def test_in_place_updates_serving_machines_first():
     machines = [machine("a", state="stopped"), machine("b"), machine("c")]
     got = dp.plan(machines, NEW, "r2", "canary")
