@@ -50,6 +50,7 @@ class Machines:
         self.leases = leases
         self.log = log
         self.wait_timeout = wait_timeout
+        self.touched = False  # whether anything was changed (a failed task reports it)
 
     # --- reading --------------------------------------------------------------------------
     def list(self) -> list[dict[str, Any]]:
@@ -67,6 +68,7 @@ class Machines:
             body["region"] = region
         if not register:
             body["skip_service_registration"] = True
+        self.touched = True
         machine = self.client.create_machine(self.app, body)
         self.leases.adopt(machine)
         where = f" in {machine.get('region')}" if machine.get("region") else ""
@@ -76,6 +78,7 @@ class Machines:
         return machine
 
     def update(self, mid: str, config: Mapping[str, Any]) -> dict:
+        self.touched = True
         machine = self.client.update_machine(
             self.app, mid, {"config": dict(config)}, self.leases.nonce(mid)
         )
@@ -86,20 +89,24 @@ class Machines:
         return machine
 
     def uncordon(self, mid: str) -> None:
+        self.touched = True
         self.client.uncordon(self.app, mid, self.leases.nonce(mid))
         self.log(f"uncordoned {mid}: it takes traffic")
 
     def cordon(self, mid: str) -> None:
+        self.touched = True
         self.client.cordon(self.app, mid, self.leases.nonce(mid))
         self.log(f"cordoned {mid}: no new traffic")
 
     def stop(self, mid: str) -> None:
+        self.touched = True
         self.client.stop_machine(self.app, mid, nonce=self.leases.nonce(mid))
         self.log(f"stopping {mid}")
 
     def destroy(self, mid: str, force: bool = True) -> bool:
         """Destroy ``mid``; False when it was already gone."""
         try:
+            self.touched = True
             self.client.delete_machine(self.app, mid, force=force, nonce=self.leases.nonce(mid))
         except ApiError as err:
             if err.status != 404:
