@@ -38,7 +38,12 @@ class CloudSim:
         return trust_bundle_path(self.ca_path)
 
     def endpoint(self, vendor: str) -> str:
-        prefix = {"hetzner": "/hetzner/v1", "digitalocean": "/digitalocean"}[vendor]
+        prefix = {
+            "hetzner": "/hetzner/v1",
+            "digitalocean": "/digitalocean",
+            "fly": "/fly/v1",
+            "fly-prometheus": "/fly/prometheus",
+        }[vendor]
         return self.url + prefix
 
     def admin(self, path: str, data: dict | None = None) -> dict:
@@ -76,6 +81,7 @@ def cloudsim(tmp_path_factory) -> CloudSim:
     handle = CloudSim(url, settings.token, settings.ca_path, sim, Path(settings.record))
     yield handle
     server.shutdown()
+    sim.close()
     missing = contract.missing_reason()
     if missing is not None:
         pytest.fail(f"cannot check the simulator's exchanges: {missing}", pytrace=False)

@@ -29,6 +29,7 @@ def main() -> int:
         print(f"cloudsim: CA certificate in {settings.ca_path}", flush=True)
     stop.wait()
     server.shutdown()
+    sim.close()
     cleanup = getattr(sim.backend, "cleanup", None)
     if cleanup is not None:
         cleanup()  # the podman backend removes the servers it started

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from .core import Faults, Vendor
 from .server import Server, Simulator, serve
 
-# Vendor modules, each with a ``make(faults, backend) -> Vendor``; one missing is left out.
-VENDOR_MODULES = ("tests.cloudsim.hetzner", "tests.cloudsim.digitalocean")
+# Vendor modules, each with a ``make(faults, backend)`` that returns a Vendor or a list of them
+# (Fly: the Machines API under /fly/v1 and its Prometheus API under /fly/prometheus); one
+# missing is left out.
+VENDOR_MODULES = ("tests.cloudsim.hetzner", "tests.cloudsim.digitalocean", "tests.cloudsim.fly")
 
 
 @dataclass
@@ -67,7 +69,8 @@ def build(settings: Settings) -> Simulator:
             if exc.name != module_name:
                 raise
             continue
-        vendors.append(module.make(faults, backend))
+        made = module.make(faults, backend)
+        vendors.extend(made if isinstance(made, list) else [made])
     sim = Simulator(vendors, faults, settings.token, settings.record)
     sim.backend = backend
     for vendor in vendors:

@@ -274,6 +274,20 @@ class Vendor:
     def tick(self) -> None:
         """Advance time-based state (actions) before each request."""
 
+    def authorized(self, header: str, token: str) -> bool:
+        """Whether an Authorization header carries the simulator's token."""
+        return header == f"Bearer {token}"
+
+    def attach(self, lock: Any) -> None:
+        """Called with the simulator's lock, for vendors that wait on it (Fly's ``/wait``)."""
+
+    def admin(self, method: str, path: str, body: Any) -> Response | None:
+        """An ``/_admin/...`` endpoint of this vendor (None: not one of its own)."""
+        return None
+
+    def close(self) -> None:
+        """Stop the vendor's threads (the simulator is shutting down)."""
+
     def reset(self) -> None:
         """Forget every resource (``POST /_admin/reset``); catalogues stay."""
         raise NotImplementedError

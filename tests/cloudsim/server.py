@@ -40,6 +40,8 @@ class Simulator:
         self.lock = threading.RLock()
         self.reset_hooks: list[Any] = []
         self.backend: Any = None  # where servers live (app.build sets it)
+        for vendor in vendors:
+            vendor.attach(self.lock)
 
     def vendor_for(self, path: str) -> Vendor | None:
         for vendor in self.vendors:
@@ -75,7 +77,7 @@ class Simulator:
     ) -> Response:
         try:
             auth = headers.get("authorization", "")
-            if auth != f"Bearer {self.token}":
+            if not vendor.authorized(auth, self.token):
                 raise ApiError(401, "unauthorized", "unable to authenticate")
             fault = self.faults.take_request_fault()
             if fault:
@@ -111,7 +113,28 @@ class Simulator:
                 for hook in self.reset_hooks:
                     hook()
             return Response(200, {"status": "reset"})
+        return self.vendor_admin(method, path, body)
+
+    def vendor_admin(self, method: str, path: str, body: bytes) -> Response:
+        """An admin endpoint of one vendor (``/_admin/fly/stats``)."""
+        try:
+            payload = json.loads(body) if body else None
+        except ValueError:
+            return Response(400, {"error": "request body is not valid JSON"})
+        with self.lock:
+            for vendor in self.vendors:
+                try:
+                    answer = vendor.admin(method, path, payload)
+                except ApiError as err:
+                    return Response(err.status, {"error": err.message})
+                if answer is not None:
+                    return answer
         return Response(404, {"error": f"no admin endpoint {method} {path}"})
+
+    def close(self) -> None:
+        """Stop the vendors' own threads (Fly's runtime and prober)."""
+        for vendor in self.vendors:
+            vendor.close()
 
     def record(
         self,
