@@ -10,6 +10,8 @@ from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import (
     NONCE_HEADER,
     FlyClient,
     api_base,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.errors import (
     error_field,
     fly_error,
     lease_holder,
@@ -103,7 +105,7 @@ def test_an_error_names_the_field_it_is_about(session, clock):
     api = client(session, clock)
     session.answer(
         FakeResponse(404, {"error": "app not found"}),
-        FakeResponse(422, {"error": "invalid guest.cpus: must be 1, 2, 4 or 8"}),
+        FakeResponse(422, {"error": "invalid config.guest.cpus: must be 1, 2, 4 or 8"}),
         FakeResponse(400, {"error": "region 'xyz' is not a valid region"}),
         FakeResponse(401, {"error": "You must be authenticated to view this."}),
     )
