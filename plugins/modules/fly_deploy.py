@@ -499,11 +499,11 @@ def main():
     params["config"] = {k: v for k, v in (params["config"] or {}).items() if v is not None}
     result, error = run_deploy(FlyClient.from_module(module), params, module.check_mode)
     if error is not None:
-        touched = result.pop("touched", False)
+        result["changed"] = result.pop("touched", False)  # a failure reports what it changed
         failure = error.failure()
-        extra = {} if failure is None else {"failure": failure}
-        result.pop("changed", None)
-        module.fail_json(msg=str(error), changed=touched, **extra, **result)
+        if failure is not None:
+            result["failure"] = failure
+        module.fail_json(msg=str(error), **result)
     module.exit_json(**result)
 
 
