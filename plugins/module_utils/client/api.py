@@ -244,8 +244,9 @@ class ApiClient:
     def delete(self, path):
         return self.request("DELETE", path)
 
-    def request(self, method, path, params=None, body=None, idempotent=False):
+    def request(self, method, path, params=None, body=None, idempotent=False, headers=None):
         """Send one request, retrying as the policy allows; the parsed JSON body (or None).
+        ``headers`` are added to this request only (Fly's lease nonce).
 
         A failure is retried when it may pass (:meth:`retryable`) and sending the request again
         cannot do it twice: the method is idempotent (or the caller says so with
@@ -257,7 +258,7 @@ class ApiClient:
         while True:
             attempt += 1
             try:
-                return self._send(method, path, params, body)
+                return self._send(method, path, params, body, headers)
             except ApiError as err:
                 if not self.retryable(err):
                     raise
@@ -288,11 +289,18 @@ class ApiClient:
         )
 
     # --- sending ------------------------------------------------------------------------------
-    def _send(self, method, path, params, body):
+    def _send(self, method, path, params, body, headers=None):
         url = self.base_url + path
+        extra = {"headers": headers} if headers else {}
         try:
             response = self.session.request(
-                method, url, params=params, json=body, timeout=self.timeout, verify=self.verify
+                method,
+                url,
+                params=params,
+                json=body,
+                timeout=self.timeout,
+                verify=self.verify,
+                **extra,
             )
         except requests.exceptions.SSLError as exc:
             raise self._error(

@@ -36,17 +36,18 @@ class FakeSession:
         self.script.extend(responses)
         return self
 
-    def request(self, method, url, params=None, json=None, timeout=None, verify=None):
-        self.calls.append(
-            {
-                "method": method,
-                "url": url,
-                "params": dict(params) if params else None,
-                "json": json,
-                "timeout": timeout,
-                "verify": verify,
-            }
-        )
+    def request(self, method, url, params=None, json=None, timeout=None, verify=None, headers=None):
+        call = {
+            "method": method,
+            "url": url,
+            "params": dict(params) if params else None,
+            "json": json,
+            "timeout": timeout,
+            "verify": verify,
+        }
+        if headers:
+            call["headers"] = dict(headers)
+        self.calls.append(call)
         if not self.script:
             raise AssertionError(f"unexpected request {method} {url}")
         item = self.script.pop(0)

@@ -1,0 +1,1 @@
+"""Fly.io Machines API: its client, and the payloads and results of its modules."""
