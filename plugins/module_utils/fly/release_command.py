@@ -32,10 +32,16 @@ def exit_code(events: Sequence[Mapping[str, Any]]) -> int | None:
         if event.get("type") != "exit":
             continue
         request = event.get("request") or {}
-        monitor = (request.get("MonitorEvent") or {}).get("exit_event") or {}
-        for source in (monitor, request.get("exit_event") or {}, request):
-            if source.get("exit_code") is not None:
-                return int(source["exit_code"])
+        # fly-go leaves exit_code out of an exit event when it is 0 (omitempty): an exit
+        # event without one is a clean exit.
+        for source in (
+            (request.get("MonitorEvent") or {}).get("exit_event"),
+            request.get("exit_event"),
+        ):
+            if isinstance(source, Mapping):
+                return int(source.get("exit_code") or 0)
+        if request.get("exit_code") is not None:
+            return int(request["exit_code"])
     return None
 
 
@@ -46,6 +52,8 @@ def event_lines(events: Sequence[Mapping[str, Any]]) -> list[str]:
     for event in reversed(newest):
         request = event.get("request") or {}
         detail = {k: v for k, v in request.items() if k in ("exit_code", "error")}
+        if event.get("type") == "exit" and exit_code([event]) is not None:
+            detail["exit_code"] = exit_code([event])
         extra = "".join(f" {k}={v}" for k, v in sorted(detail.items()))
         lines.append(f"{event.get('type')} {event.get('status')} ({event.get('source')}){extra}")
     return lines
