@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.integration.fly_support import FlyWorld, start_world
 from tests.integration.support import Group, hostctl, site, start_group
 
 
@@ -30,3 +31,15 @@ def converged(stack_hosts):
     first = site(stack_hosts)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
     return stack_hosts, first
+
+
+@pytest.fixture(scope="session")
+def fly_world(tmp_path_factory) -> Iterator[FlyWorld]:
+    """The local Fly with real machines, its registry holding the app's images, for the
+    session (tests/integration/fly_support.py)."""
+    server, world = start_world(tmp_path_factory.mktemp("fly"))
+    try:
+        yield world
+    finally:
+        server.shutdown()
+        world.sim.close()

@@ -150,3 +150,59 @@ def start_world(tmp: Path):
         "REQUESTS_CA_BUNDLE": settings.ca_path,
     }
     return server, world
+
+
+def deploy_play(world: FlyWorld, tmp_path: Path, name: str, args: dict) -> tuple[int, dict, str]:
+    """Run ``sigma.deploy.fly_deploy`` with ``args`` in a local play against the local Fly;
+    returns (rc, the module's result, the play's output)."""
+    from tests.integration.support import ANSIBLE_PLAYBOOK, COLLECTIONS, collection_link
+
+    collection_link()
+    result_file = tmp_path / f"{name}.json"
+    playbook = tmp_path / f"{name}.yml"
+    playbook.write_text(
+        json.dumps(
+            [
+                {
+                    "hosts": "localhost",
+                    "connection": "local",
+                    "gather_facts": False,
+                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                    "tasks": [
+                        {
+                            "name": "Deploy",
+                            "sigma.deploy.fly_deploy": args,
+                            "register": "deployed",
+                            "ignore_errors": True,
+                        },
+                        {
+                            "name": "Keep the result",
+                            "ansible.builtin.copy": {
+                                "content": "{{ deployed | to_json }}",
+                                "dest": str(result_file),
+                                "mode": "0600",
+                            },
+                        },
+                    ],
+                }
+            ]
+        )
+    )
+    env = {
+        **os.environ,
+        **world.env,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    proc = subprocess.run(
+        [ANSIBLE_PLAYBOOK, "-i", "localhost,", str(playbook)],
+        env=env, capture_output=True, text=True, timeout=900, check=False, cwd=ROOT,
+    )  # fmt: skip
+    result = json.loads(result_file.read_text()) if result_file.exists() else {}
+    rc = 1 if result.get("failed") or proc.returncode else 0
+    return rc, result, proc.stdout + proc.stderr
+
+
+def machines_of(world: FlyWorld, app: str) -> list[dict]:
+    return [m for m in world.ok("GET", f"/apps/{app}/machines") if m["state"] != "destroyed"]

@@ -8,21 +8,15 @@ import http.client
 import json
 import secrets
 import urllib.parse
-from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.fly_support import FlyWorld, app_config, start_world
+from tests.integration.fly_support import FlyWorld, app_config
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Iterator[FlyWorld]:
-    server, fly = start_world(tmp_path_factory.mktemp("fly"))
-    try:
-        yield fly
-    finally:
-        server.shutdown()
-        fly.sim.close()
+@pytest.fixture
+def world(fly_world: FlyWorld) -> FlyWorld:
+    return fly_world
 
 
 def get(url: str, path: str = "/version") -> tuple[int, str]:
