@@ -16,6 +16,7 @@ import pytest
 from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError, RetryPolicy
 from ansible_collections.sigma.deploy.plugins.module_utils.fly import deploy_plan as dp
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import FlyClient
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.leases import Leases
 from ansible_collections.sigma.deploy.plugins.modules import fly_deploy
 from ansible_collections.sigma.deploy.plugins.modules.fly_deploy import run_deploy
 
@@ -436,3 +437,39 @@ def test_the_module_in_check_mode_and_its_refusals(sim, client, run):
     assert unknown["failed"]
     assert unknown["msg"].endswith("app nope not found")
     assert unknown["failure"]["field"] == "app"
+
+
+def test_the_module_reports_a_failure_with_its_steps(sim, client, run):
+    blues = seed(client, 1)
+    failed = run(
+        fly_deploy,
+        app=APP,
+        image=BAD,
+        release_id="r2",
+        config=TEMPLATE,
+        wait_timeout=2,
+        api_token=sim.token,
+        api_url=sim.url + "/fly",
+        ca_path=sim.ca_path,
+    )
+    assert failed["failed"]
+    assert failed["changed"]  # a green machine was made, and destroyed again
+    assert failed["failure"]["code"] == "unhealthy"
+    assert failed["failure"]["field"] == "wait_timeout"
+    assert any(step.startswith("created") for step in failed["steps"])
+    assert [m["id"] for m in failed["machines"]] == blues
+    assert sim.token not in repr(failed)
+
+
+def test_leases_are_refreshed_while_the_deploy_works(client):
+    mid = seed(client, 1)[0]
+    leases = Leases(client, APP, 2, "refresh test")
+    leases.acquire(mid)
+    first = client.get_lease(APP, mid)["data"]["expires_at"]
+    client.sleep(1.1)
+    leases.keep()
+    assert client.get_lease(APP, mid)["data"]["expires_at"] > first
+    leases.release_all()
+    assert leases.problems == []
+    with pytest.raises(ApiError):
+        client.get_lease(APP, mid)
