@@ -155,7 +155,7 @@ def postgres_image(host: str, registry: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--registry", required=True, help="the local registry, host:port")
     parser.add_argument("--app", default="notes", help="the image repository (the Fly app)")
     parser.add_argument("--source", type=Path, default=ROOT / "examples" / "app")

@@ -74,20 +74,20 @@ def test_machines_run_the_image_behind_the_proxy(world: FlyWorld):
     world.wait_passing("notes-dp", first["id"])
     world.wait_passing("notes-dp", second["id"])
     url = world.proxy_url("notes-dp")
-    answers = {get(url) for _ in range(6)}
+    answers = {get(url) for _n in range(6)}
     assert answers == {(200, "r1"), (200, "r2")}
 
     # Cordoned: no more traffic. Uncordoned: back in turn.
     world.ok("POST", f"/apps/notes-dp/machines/{first['id']}/cordon")
-    assert {get(url)[1] for _ in range(6)} == {"r2"}
+    assert {get(url)[1] for _n in range(6)} == {"r2"}
     world.ok("POST", f"/apps/notes-dp/machines/{first['id']}/uncordon")
-    assert len({get(url)[1] for _ in range(6)}) == 2
+    assert len({get(url)[1] for _n in range(6)}) == 2
 
     # Stopped: out of the rotation at once, no failed request.
     world.ok("POST", f"/apps/notes-dp/machines/{second['id']}/stop")
     world.ok("GET", f"/apps/notes-dp/machines/{second['id']}/wait?state=stopped&timeout=60")
-    assert [get(url)[0] for _ in range(6)] == [200] * 6
-    assert {get(url)[1] for _ in range(4)} == {"r1"}
+    assert [get(url)[0] for _n in range(6)] == [200] * 6
+    assert {get(url)[1] for _n in range(4)} == {"r1"}
 
 
 def test_a_machine_whose_check_fails_gets_no_traffic(world: FlyWorld):

@@ -70,13 +70,13 @@ class Machine:
 
 def image_ref(image: str) -> JSON:
     """fly-go's ``MachineImageRef`` of a reference (``registry/repository:tag@digest``)."""
-    name, _, digest = image.partition("@")
+    name, _at, digest = image.partition("@")
     first, slash, rest = name.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
         registry, path = first, rest
     else:
         registry, path = "docker.io", name if slash else f"library/{name}"
-    repository, _, tag = path.partition(":")
+    repository, _colon, tag = path.partition(":")
     return {
         "registry": registry,
         "repository": repository,
@@ -224,6 +224,9 @@ def _exited(vendor, m: Machine, code: int) -> None:
     policy = (m.config.get("restart") or {}).get("policy", "on-failure")
     if policy == "always" or (policy == "on-failure" and code != 0):
         launch(vendor, m)
+    elif m.config.get("auto_destroy"):  # Fly destroys such a machine once it has exited
+        m.state, m.checks = "destroying", {}
+        vendor.runtime.destroy(m.id, vendor.reporter(m.id))
     else:
         m.state, m.checks = "stopped", {}
 

@@ -58,7 +58,8 @@ class MemoryRuntime:
     Test hooks (documented for the deploy tests, so that failing releases need no podman):
     an image reference containing ``:missing`` cannot be pulled (``failed``, reason
     ``image``); checks fail when the image reference contains ``:failing`` or the machine's
-    env has ``SIM_CHECKS_FAIL=1``.
+    env has ``SIM_CHECKS_FAIL=1``; a machine whose env has ``SIM_EXIT_CODE=<n>`` exits with
+    that code right after it started (a release command).
     """
 
     def __init__(self, delay: Callable[[], float] = lambda: 0.0) -> None:
@@ -80,6 +81,9 @@ class MemoryRuntime:
             self.specs[key] = spec
             self.running.add(key)
             report("started", {})
+            if "SIM_EXIT_CODE" in spec.env:  # a command that runs to its end (a release command)
+                self.running.discard(key)
+                report("exited", {"exit_code": int(spec.env["SIM_EXIT_CODE"])})
 
         self._later(run)
 

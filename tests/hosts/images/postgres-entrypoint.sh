@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Initialise the cluster on first start (user, password, database from the environment), then run
 # PostgreSQL in the foreground, listening on every address with password (SCRAM) authentication.
 set -euo pipefail

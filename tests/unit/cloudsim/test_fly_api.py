@@ -126,9 +126,10 @@ def test_list_filters_metadata_region_and_include_deleted(fly):
     one = fly.machine()
     other = dict(CONFIG, metadata={"fly_process_group": "app", "sigma_release": "r2"})
     two = fly.machine(config=other, region="fra")
-    ids = lambda **params: sorted(  # noqa: E731
-        m["id"] for m in fly.ok("GET", "/apps/web/machines", params=params)
-    )
+
+    def ids(**params) -> list[str]:
+        return sorted(m["id"] for m in fly.ok("GET", "/apps/web/machines", params=params))
+
     assert ids() == sorted([one["id"], two["id"]])
     assert ids(**{"metadata.sigma_release": "r2"}) == [two["id"]]
     assert ids(**{"metadata.sigma_release": "r1", "metadata.fly_process_group": "app"}) == [
@@ -211,7 +212,7 @@ def test_wait_returns_when_another_request_changes_state_and_holds_no_lock(fly):
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    for _ in range(500):  # until the wait is being served (at most 5 s)
+    for _attempt in range(500):  # until the wait is being served (at most 5 s)
         if fly.vendor.waiters:
             break
         time.sleep(0.01)
@@ -279,3 +280,16 @@ def test_create_with_lease_ttl_returns_the_nonce(fly):
     assert fly.ok("GET", f"{path}/lease")["data"]["nonce"] == m["nonce"]
     fly.error("POST", f"{path}/stop", 409)
     fly.ok("POST", f"{path}/stop", nonce=m["nonce"])
+
+
+def test_a_command_that_ends_reports_its_exit_and_auto_destroy_removes_the_machine(fly):
+    fly.app()
+    config = {**CONFIG, "env": {"SIM_EXIT_CODE": "3"}, "restart": {"policy": "no"}}
+    kept = fly.machine(config=config, skip_service_registration=True)
+    fly.wait("web", kept["id"], "stopped")
+    events = fly.ok("GET", f"/apps/web/machines/{kept['id']}/events")
+    assert events[0]["type"] == "exit"
+    assert events[0]["request"]["exit_event"]["exit_code"] == 3
+    gone = fly.machine(config={**config, "auto_destroy": True}, skip_service_registration=True)
+    fly.wait("web", gone["id"], "destroyed")
+    assert fly.ok("GET", f"/apps/web/machines/{gone['id']}")["state"] == "destroyed"

@@ -83,7 +83,7 @@ def test_requests_take_turns_among_routable_machines_and_are_counted(world):
     servers, routes, stats, proxies, address = world
     routes["app"] = [target(servers, "m1"), target(servers, "m2")]
     proxies.update("app")
-    bodies = sorted(get(address)[1] for _ in range(4))
+    bodies = sorted(get(address)[1] for _n in range(4))
     assert bodies == ["m1", "m1", "m2", "m2"]
     assert sorted(stats.records) == [("app", "m1", 200)] * 2 + [("app", "m2", 200)] * 2
 
@@ -94,7 +94,7 @@ def test_a_machine_left_out_of_the_routable_set_gets_nothing(world):
     proxies.update("app")
     routes["app"] = [target(servers, "m2")]
     proxies.update("app")
-    assert {get(address)[1] for _ in range(4)} == {"m2"}
+    assert {get(address)[1] for _n in range(4)} == {"m2"}
 
 
 def test_a_refused_connection_is_tried_on_the_next_machine(world):
@@ -102,7 +102,7 @@ def test_a_refused_connection_is_tried_on_the_next_machine(world):
     refusing = ("gone", "127.0.0.1", free_port())  # nothing listens there
     routes["app"] = [refusing, target(servers, "m1")]
     proxies.update("app")
-    assert [get(address) for _ in range(4)] == [(200, "m1")] * 4
+    assert [get(address) for _n in range(4)] == [(200, "m1")] * 4
     assert {r[1] for r in stats.records} == {"m1"}
 
 
