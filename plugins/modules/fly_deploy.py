@@ -159,6 +159,15 @@ options:
         release command ending.
     type: int
     default: 300
+  settle_s:
+    description:
+      - Seconds V(bluegreen) waits after it uncordons the green machines before it cordons the
+        blue ones, and again before it stops the cordoned blue ones, so that Fly's proxy has
+        applied each routing change and no request meets a machine that is going away (flyctl
+        waits 10 s at both points). V(0) does not wait; the local simulator's proxy stand-in
+        applies a change at once.
+    type: float
+    default: 10
   lease_ttl:
     description:
       - Seconds each lease lasts; the module refreshes its leases while it works, and a lease
@@ -401,6 +410,8 @@ def check_params(params):
         raise ApiError.refusal("config.image is set by the module from image: remove it")
     if params.get("release_command") is not None and not params["release_command"]:
         raise ApiError.refusal("release_command must name a command, got an empty list")
+    if params.get("settle_s") is not None and params["settle_s"] < 0:
+        raise ApiError.refusal(f"settle_s must be 0 or more seconds, got {params['settle_s']:g}")
     for key in ("wait_timeout", "lease_ttl"):
         if params.get(key) is not None and params[key] < 1:
             raise ApiError.refusal(f"{key} must be at least 1 second, got {params[key]}")
@@ -492,6 +503,7 @@ def main():
             ),
             wait_timeout=dict(type="int", default=300),
             lease_ttl=dict(type="int", default=120),
+            settle_s=dict(type="float", default=10),
         ),
         supports_check_mode=True,
     )

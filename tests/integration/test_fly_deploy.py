@@ -50,6 +50,7 @@ def args(world: FlyWorld, release_id: str, strategy: str, **extra) -> dict:
         "config": template(world, release_id),
         "release_command": ["notes-api-migrate"],
         "wait_timeout": 180,
+        "settle_s": 1,  # the proxy stand-in applies a routing change at once (Fly: seconds)
         **extra,
     }
 

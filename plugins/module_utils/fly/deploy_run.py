@@ -235,6 +235,8 @@ class Deploy:
                 self.ops.wait_healthy(green["id"], green.get("instance_id"))
             for green in greens:
                 self.ops.uncordon(green["id"])
+            # Fly's proxy learns of the greens within seconds: blue serves until then.
+            self._settle("the proxy routes to the green machines")
             for blue in plan.destroy:
                 if self._present(self.ops.cordon, blue):
                     cordoned.append(blue)
@@ -242,6 +244,8 @@ class Deploy:
             self._undo_green(greens, cordoned, err)
             raise
         self.log(f"switched: {len(greens) + len(plan.keep)} machine(s) of {self.release_id} serve")
+        if cordoned:  # the requests blue already has end before it is stopped
+            self._settle("the proxy stops routing to the blue machines")
         self._retire(cordoned, cordon=False)
 
     def _undo_green(self, greens, cordoned: list[str], err: BaseException) -> None:
@@ -315,6 +319,13 @@ class Deploy:
         self.log(message)
         if not passed:
             raise ApiError(VENDOR, None, "canary_failed", message, "canary")
+
+    def _settle(self, what: str) -> None:
+        """Wait ``settle_s`` for Fly's proxy to apply a routing change (flyctl waits 10 s)."""
+        seconds = self.params.get("settle_s") or 0
+        if seconds > 0:
+            self.log(f"waiting {seconds:g} s until {what}")
+            self._pause(seconds)
 
     def _pause(self, seconds: float) -> None:
         """Sleep ``seconds``, keeping the leases."""

@@ -108,6 +108,7 @@ def params(**overrides):
         "canary": {},
         "wait_timeout": 20,
         "lease_ttl": 60,
+        "settle_s": 0,
         "api_token": "unused",
         "timeout": 30.0,
     }
@@ -164,6 +165,27 @@ def test_bluegreen_replaces_every_machine_and_a_rerun_changes_nothing(client):
     assert again["steps"] == []
     assert again["previous"] == {"release_id": "r2", "image": NEW}
     assert again["api_calls"] == 3  # the app, its machines, and the result's list
+
+
+def test_bluegreen_settles_after_the_greens_take_traffic_and_before_blue_stops(client):
+    blues = seed(client, 1)
+    slept: list[float] = []
+    real_sleep = client.sleep
+
+    def short_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        real_sleep(min(seconds, 0.01))
+
+    client.sleep = short_sleep
+    result, error = run_deploy(client, params(settle_s=0.5))
+    assert error is None, error
+    steps = result["steps"]
+    waits = [i for i, step in enumerate(steps) if step.startswith("waiting 0.5 s until")]
+    assert len(waits) == 2, steps
+    assert step_index(steps, "uncordoned") < waits[0] < step_index(steps, f"cordoned {blues[0]}")
+    assert step_index(steps, f"cordoned {blues[0]}") < waits[1]
+    assert waits[1] < step_index(steps, f"destroyed {blues[0]}")
+    assert sum(slept) >= 1.0
 
 
 def test_rolling_updates_in_place_one_batch_at_a_time(client):
