@@ -52,7 +52,20 @@ PROVIDER ?= hetzner
 DEMO := $(ROOT)/.build/demo
 CLOUDSIM_ENV = eval "$$($(ROOT)/tools/cloudsim.sh env)"
 
-demo: venv image collection-link ## provision 3 servers at the simulated provider (PROVIDER=hetzner|digitalocean), install the stack, deploy release 2 under load
+RUNG ?= vps
+FLY_DEMO := -i inventories/local/demo.fly.yml
+demo: venv image collection-link ## provision 3 servers at the simulated provider (PROVIDER=hetzner|digitalocean), install the stack, deploy release 2 under load; RUNG=fly: the same app on the local Fly.io
+ifeq ($(RUNG),fly)
+	@$(ROOT)/tools/cloudsim.sh start
+	@cd $(ROOT) && $(CLOUDSIM_ENV) && echo "demo: building the app's images and pushing them to the local registry" \
+		&& $(PYTHON) tools/app_image.py --registry $$SIGMA_REGISTRY >.build/fly-images.json
+	@cd $(ROOT) && $(CLOUDSIM_ENV) && ansible-playbook $(FLY_DEMO) playbooks/demo_fly.yml \
+		-e fly_image_v1=$$($(PYTHON) -c 'import json; print(json.load(open(".build/fly-images.json"))["image"])') \
+		-e fly_postgres_image=$$($(PYTHON) -c 'import json; print(json.load(open(".build/fly-images.json"))["postgres_image"])')
+	@cd $(ROOT) && $(CLOUDSIM_ENV) && $(PYTHON) tools/demo_fly.py \
+		--image $$($(PYTHON) -c 'import json; print(json.load(open(".build/fly-images.json"))["image"])')
+	@echo; cat $(ROOT)/.build/demo-fly-summary.txt
+else
 	@$(ROOT)/tools/cloudsim.sh start
 	@mkdir -p $(DEMO) && chmod 700 $(DEMO)
 	@test -f $(DEMO)/id_ed25519 || ssh-keygen -q -t ed25519 -N '' -C sigma-demo -f $(DEMO)/id_ed25519
@@ -62,8 +75,13 @@ demo: venv image collection-link ## provision 3 servers at the simulated provide
 	@cd $(ROOT) && $(CLOUDSIM_ENV) && ansible-playbook playbooks/demo.yml
 	@cd $(ROOT) && $(CLOUDSIM_ENV) && $(PYTHON) tools/demo_deploy.py
 	@echo; cat $(ROOT)/.build/demo-summary.txt
+endif
 
 demo-clean: ## remove the demo servers and stop the simulator
+	@if [ -f $(ROOT)/.build/cloudsim/pid ] && [ -d $(ROOT)/.build/fly-state ]; then cd $(ROOT) && $(CLOUDSIM_ENV) && \
+		{ out=$$(ansible-playbook $(FLY_DEMO) playbooks/fly_app.yml -e state=absent 2>&1) \
+			|| { echo "$$out" | tail -n 40; echo "demo-clean: removing the Fly apps failed (above);" \
+				"the simulator runs: run make demo-clean again" >&2; exit 1; }; }; fi
 	@if [ -f $(ROOT)/.build/cloudsim/pid ]; then cd $(ROOT) && $(CLOUDSIM_ENV) && \
 		for p in hetzner digitalocean; do \
 			test -f playbooks/tasks/destroy_$$p.yml || continue; \
