@@ -1,0 +1,171 @@
+"""The fly rung's playbooks run by ansible-playbook against the Fly simulator (memory runtime,
+no podman): fly_app.yml, deploy.yml twice, rollback.yml, preview.yml present, again, absent.
+
+The memory runtime runs no process, so the release command's machine is made to exit here:
+machines whose command is ``notes-api-migrate`` start and exit 0 (a wrapper around the
+runtime's ``launch``, undone after each test). The inventory is inventories/local/demo.fly.yml,
+its state directories moved under the test's tmp_path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+INVENTORY = ROOT / "inventories" / "local" / "demo.fly.yml"
+IMAGE_1, IMAGE_2 = "registry.fly.io/notes:r1", "registry.fly.io/notes:r2"
+MIGRATE = "notes-api-migrate"
+
+
+@pytest.fixture
+def vendor(sim):
+    return next(v for v in sim.sim.vendors if v.name == "fly")
+
+
+@pytest.fixture
+def migrations(vendor, monkeypatch) -> list[str]:
+    """Machines running the release command start and exit 0; returns the images they ran."""
+    runtime = vendor.runtime
+    launch = runtime.launch
+    ran: list[str] = []
+
+    def launch_or_exit(key, spec, report):
+        if not (spec.cmd and spec.cmd[0] == MIGRATE):
+            launch(key, spec, report)
+            return
+        ran.append(spec.image)
+
+        def run():
+            report("started", {})
+            report("exited", {"exit_code": 0})
+
+        threading.Thread(target=run, daemon=True).start()
+
+    monkeypatch.setattr(runtime, "launch", launch_or_exit)
+    return ran
+
+
+@pytest.fixture
+def play(sim, tmp_path):
+    """Run a playbook against the simulator; returns (returncode, the json callback's report)."""
+    collections = tmp_path / "collections" / "ansible_collections" / "sigma"
+    collections.mkdir(parents=True)
+    (collections / "deploy").symlink_to(ROOT)
+    cfg = tmp_path / "ansible.cfg"
+    cfg.write_text("[defaults]\nretry_files_enabled = false\n")
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(cfg),
+        "ANSIBLE_COLLECTIONS_PATH": str(tmp_path / "collections"),
+        "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "FLY_API_TOKEN": sim.token,
+        "FLY_FLAPS_BASE_URL": sim.url + "/fly",
+        "REQUESTS_CA_BUNDLE": sim.ca_path,
+        "FLY_APP_URL": "http://127.0.0.1:9/{app}",
+        "HOME": str(tmp_path / "home"),
+    }
+    state = tmp_path / "state"
+
+    def run(playbook: str, *extra: str) -> tuple[int, dict]:
+        proc = subprocess.run(
+            [
+                ANSIBLE_PLAYBOOK, "-i", str(INVENTORY), str(ROOT / "playbooks" / playbook),
+                "-e", f"app_deploy_state_dir={state}", "-e", f"fly_state_dir={state}/fly",
+                *extra,
+            ],
+            capture_output=True, text=True, env=env, cwd=tmp_path, check=False, timeout=300,
+        )  # fmt: skip
+        try:
+            report = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            pytest.fail(f"{playbook}: no JSON report\n{proc.stdout}\n{proc.stderr}")
+        return proc.returncode, report
+
+    run.state = state
+    return run
+
+
+def stats(report: dict) -> dict:
+    return report["stats"]["fly-notes"]
+
+
+def task_result(report: dict, name: str) -> dict:
+    """The last result of the task whose name starts with ``name``."""
+    found = [
+        task["hosts"]["fly-notes"]
+        for p in report["plays"]
+        for task in p["tasks"]
+        if task["task"]["name"].startswith(name) and "fly-notes" in task["hosts"]
+    ]
+    assert found, f"no task {name!r}"
+    return found[-1]
+
+
+def machines(vendor, app: str) -> list:
+    return [m for m in vendor.machines.values() if m.app == app and m.state != "destroyed"]
+
+
+def ledger(state: Path) -> list[dict]:
+    lines = (state / "notes" / "ledger.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.startswith("{")]
+
+
+def failure(report: dict) -> str:
+    """The messages of the failed tasks, for an assertion's message."""
+    return "\n".join(
+        f"{task['task']['name']}: {result.get('msg')}"
+        for p in report["plays"]
+        for task in p["tasks"]
+        for result in task["hosts"].values()
+        if result.get("failed")
+    )
+
+
+def served(vendor, app: str = "notes") -> list[tuple[str, str]]:
+    """(image, release) of each live machine of the app."""
+    return sorted(
+        (m.config["image"], m.config["metadata"]["sigma_release"]) for m in machines(vendor, app)
+    )
+
+
+def test_deploy_then_rollback_through_the_same_playbooks(play, vendor, migrations):
+    rc, report = play("fly_app.yml")
+    assert rc == 0, failure(report)
+    assert sorted(vendor.apps) == ["notes", "notes-db"]
+    assert sorted(vendor.apps["notes"].secrets) == ["DATABASE_URL"]
+
+    rc, report = play("deploy.yml", "-e", f"image={IMAGE_1}")
+    assert rc == 0, failure(report)
+    assert served(vendor) == [(IMAGE_1, "r1"), (IMAGE_1, "r1")]
+
+    rc, report = play("deploy.yml", "-e", f"image={IMAGE_2}")
+    assert rc == 0, failure(report)
+    assert served(vendor) == [(IMAGE_2, "r2"), (IMAGE_2, "r2")]
+    assert migrations == [IMAGE_1, IMAGE_2]  # once per deploy, before the machines moved
+
+    rc, report = play("rollback.yml")
+    assert rc == 0, failure(report)
+    assert served(vendor) == [(IMAGE_1, "r1"), (IMAGE_1, "r1")]
+    assert migrations == [IMAGE_1, IMAGE_2]  # a rollback never migrates
+
+    entries = ledger(play.state)
+    assert [
+        (e["kind"], e["release_id"], e["image"], e["previous_release_id"], e["strategy"], e["result"])
+        for e in entries
+    ] == [
+        ("deploy", "r1", IMAGE_1, "", "blue_green", "succeeded"),
+        ("deploy", "r2", IMAGE_2, "r1", "blue_green", "succeeded"),
+        ("rollback", "r1", IMAGE_1, "r2", "blue_green", "succeeded"),
+    ]
+    assert entries[-1]["host_results"]["fly-notes"]["result"] == "succeeded"
+    assert not (play.state / "notes" / "lock.json").exists()
