@@ -76,10 +76,10 @@ def play(sim, tmp_path):
     }
     state = tmp_path / "state"
 
-    def run(playbook: str, *extra: str) -> tuple[int, dict]:
+    def run(playbook: str, *extra: str, inventory: Path = INVENTORY) -> tuple[int, dict]:
         proc = subprocess.run(
             [
-                ANSIBLE_PLAYBOOK, "-i", str(INVENTORY), str(ROOT / "playbooks" / playbook),
+                ANSIBLE_PLAYBOOK, "-i", str(inventory), str(ROOT / "playbooks" / playbook),
                 "-e", f"app_deploy_state_dir={state}", "-e", f"fly_state_dir={state}/fly",
                 *extra,
             ],
@@ -93,10 +93,6 @@ def play(sim, tmp_path):
 
     run.state = state
     return run
-
-
-def stats(report: dict) -> dict:
-    return report["stats"]["fly-notes"]
 
 
 def task_result(report: dict, name: str) -> dict:
@@ -169,3 +165,43 @@ def test_deploy_then_rollback_through_the_same_playbooks(play, vendor, migration
     ]
     assert entries[-1]["host_results"]["fly-notes"]["result"] == "succeeded"
     assert not (play.state / "notes" / "lock.json").exists()
+
+
+def test_a_failing_release_is_recorded_failed_and_the_app_keeps_serving(play, vendor, migrations):
+    assert play("fly_app.yml")[0] == 0
+    assert play("deploy.yml", "-e", f"image={IMAGE_1}")[0] == 0
+
+    # Its checks never pass (the memory runtime's hook); 3 s is all the wait gets.
+    rc, report = play(
+        "deploy.yml", "-e", "image=registry.fly.io/notes:failing",
+        "-e", "app_deploy_fly_wait_timeout=3",
+    )  # fmt: skip
+    assert rc == 2, json.dumps(task_result(report, "sigma.deploy.app_deploy : Show what"), indent=1)
+    assert "checks" in task_result(report, "sigma.deploy.app_deploy : Fail when")["msg"]
+    assert served(vendor) == [(IMAGE_1, "r1"), (IMAGE_1, "r1")]  # no green machine left
+    last = ledger(play.state)[-1]
+    assert (last["release_id"], last["result"], last["host_results"]["fly-notes"]["result"]) == (
+        "failing", "failed", "failed",
+    )  # fmt: skip
+    assert not (play.state / "notes" / "lock.json").exists()
+
+    # The same release again: nothing to do, and the deploy says so.
+    rc, report = play("deploy.yml", "-e", f"image={IMAGE_1}")
+    assert rc == 0, failure(report)
+    assert ledger(play.state)[-1]["host_results"]["fly-notes"]["result"] == "unchanged"
+    assert migrations == [IMAGE_1, "registry.fly.io/notes:failing"]
+
+
+def test_immediate_is_refused_on_the_vps_rung(play, tmp_path):
+    inventory = tmp_path / "vps.ini"
+    inventory.write_text("[app]\nvps1 ansible_connection=local\n")
+    rc, report = play(
+        "deploy.yml", "-e", "strategy=immediate", "-e", "sigma_connect_as_admin=false",
+        inventory=inventory,
+    )  # fmt: skip
+    assert rc == 2
+    assert failure(report).startswith(
+        "sigma.deploy.app_deploy : Check the deploy settings: The strategy immediate is for the"
+        " fly rung only (app_deploy_rung=fly). Invalid deploy settings: strategy must be"
+        " blue_green, rolling or canary (it is immediate); app_deploy_app a lower-case name"
+    ), failure(report)
