@@ -205,3 +205,48 @@ def test_immediate_is_refused_on_the_vps_rung(play, tmp_path):
         " fly rung only (app_deploy_rung=fly). Invalid deploy settings: strategy must be"
         " blue_green, rolling or canary (it is immediate); app_deploy_app a lower-case name"
     ), failure(report)
+
+
+def test_a_preview_app_is_made_once_and_removed_whole(play, vendor, migrations):
+    image = "registry.fly.io/notes:pr-42"
+    rc, report = play("preview.yml", "-e", "pr=42", "-e", f"image={image}")
+    assert rc == 0, failure(report)
+    assert sorted(vendor.apps) == ["notes-pr-42", "notes-pr-42-db"]
+    assert served(vendor, "notes-pr-42") == [(image, "pr-42")]
+    database = machines(vendor, "notes-pr-42-db")
+    assert [(m.name, m.config["image"]) for m in database] == [("postgres", "postgres:16-bookworm")]
+    assert sorted(vendor.apps["notes-pr-42-db"].secrets) == [
+        "POSTGRES_DB", "POSTGRES_PASSWORD", "POSTGRES_USER",
+    ]  # fmt: skip
+    assert migrations == [image]
+    password_file = play.state / "fly" / "notes-pr-42-db.password"
+    password = password_file.read_text().strip()
+    assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
+    assert len(password) == 32
+    url = "postgresql+psycopg://notes:%s@notes-pr-42-db.internal:5432/notes" % password
+    assert vendor.apps["notes-pr-42"].secrets["DATABASE_URL"]["value"] == url
+    assert vendor.apps["notes-pr-42-db"].secrets["POSTGRES_PASSWORD"]["value"] == password
+    shown = task_result(report, "Show the preview")["msg"]
+    assert shown.startswith("Preview of pull request 42: http://127.0.0.1:9/notes-pr-42 (app")
+    assert password not in json.dumps(report)
+
+    rc, report = play("preview.yml", "-e", "pr=42", "-e", f"image={image}")
+    assert rc == 0, failure(report)
+    assert report["stats"]["fly-notes"]["changed"] == 0
+    assert migrations == [image]
+
+    made = [m.id for m in machines(vendor, "notes-pr-42")] + [m.id for m in database]
+    rc, report = play("preview.yml", "-e", "pr=42", "-e", "state=absent")
+    assert rc == 0, failure(report)
+    assert vendor.apps == {}
+    assert not password_file.exists()
+    removed = task_result(report, "Show what was removed")["msg"]
+    assert removed == (
+        f"Removed: app notes-pr-42, its machines ({made[0]}) and secrets (DATABASE_URL); "
+        f"app notes-pr-42-db, its machines ({made[1]}) and secrets (POSTGRES_DB, "
+        f"POSTGRES_PASSWORD, POSTGRES_USER); password file {password_file}"
+    )
+
+    rc, report = play("preview.yml", "-e", "pr=42", "-e", "state=absent")
+    assert rc == 0, failure(report)
+    assert report["stats"]["fly-notes"]["changed"] == 0
