@@ -250,3 +250,20 @@ def test_a_preview_app_is_made_once_and_removed_whole(play, vendor, migrations):
     rc, report = play("preview.yml", "-e", "pr=42", "-e", "state=absent")
     assert rc == 0, failure(report)
     assert report["stats"]["fly-notes"]["changed"] == 0
+
+
+def test_the_demo_deploys_release_1_and_says_how_to_deploy_release_2(play, vendor, migrations):
+    summary = play.state / "summary.txt"
+    rc, report = play(
+        "demo_fly.yml", "-e", f"fly_image_v1={IMAGE_1}", "-e", f"fly_image_v2={IMAGE_2}",
+        "-e", f"demo_summary_file={summary}",
+    )  # fmt: skip
+    assert rc == 0, failure(report)
+    assert served(vendor) == [(IMAGE_1, "r1"), (IMAGE_1, "r1")]
+    text = summary.read_text()
+    assert "release r1 (registry.fly.io/notes:r1) was deployed" in text
+    assert "The app: http://127.0.0.1:9/notes\n" in text
+    assert (
+        "Deploy release 2:  ansible-playbook -i inventories/local/demo.fly.yml"
+        f" playbooks/deploy.yml -e image={IMAGE_2}\n"
+    ) in text
