@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, sigma.deploy contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters deploy_target_new, deploy_target_app and deploy_target_note (documented in their .yml files): a
-deploy's target as one declared dict, plugins/module_utils/deploy/state.py."""
+"""Filters deploy_target_new, deploy_target_app and deploy_target_note (documented in their
+.yml files): a deploy's target as one declared dict, plugins/module_utils/deploy/state.py."""
 
 from __future__ import annotations
 

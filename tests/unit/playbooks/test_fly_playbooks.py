@@ -155,10 +155,8 @@ def test_deploy_then_rollback_through_the_same_playbooks(play, vendor, migration
     assert migrations == [IMAGE_1, IMAGE_2]  # a rollback never migrates
 
     entries = ledger(play.state)
-    assert [
-        (e["kind"], e["release_id"], e["image"], e["previous_release_id"], e["strategy"], e["result"])
-        for e in entries
-    ] == [
+    fields = ("kind", "release_id", "image", "previous_release_id", "strategy", "result")
+    assert [tuple(e[f] for f in fields) for e in entries] == [
         ("deploy", "r1", IMAGE_1, "", "blue_green", "succeeded"),
         ("deploy", "r2", IMAGE_2, "r1", "blue_green", "succeeded"),
         ("rollback", "r1", IMAGE_1, "r2", "blue_green", "succeeded"),
@@ -223,7 +221,7 @@ def test_a_preview_app_is_made_once_and_removed_whole(play, vendor, migrations):
     password = password_file.read_text().strip()
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
     assert len(password) == 32
-    url = "postgresql+psycopg://notes:%s@notes-pr-42-db.internal:5432/notes" % password
+    url = f"postgresql+psycopg://notes:{password}@notes-pr-42-db.internal:5432/notes"
     assert vendor.apps["notes-pr-42"].secrets["DATABASE_URL"]["value"] == url
     assert vendor.apps["notes-pr-42-db"].secrets["POSTGRES_PASSWORD"]["value"] == password
     shown = task_result(report, "Show the preview")["msg"]
