@@ -1,5 +1,6 @@
 """The fly rung's playbooks run by ansible-playbook against the Fly simulator (memory runtime,
-no podman): fly_app.yml, deploy.yml twice, rollback.yml, preview.yml present, again, absent.
+no podman): demo_fly.yml (fly_app.yml, deploy.yml), deploy.yml, rollback.yml, a failing
+deploy, preview.yml present, again, absent.
 
 The memory runtime runs no process, so the release command's machine is made to exit here:
 machines whose command is ``notes-api-migrate`` start and exit 0 (a wrapper around the
@@ -134,15 +135,24 @@ def served(vendor, app: str = "notes") -> list[tuple[str, str]]:
     )
 
 
-def test_deploy_then_rollback_through_the_same_playbooks(play, vendor, migrations):
-    rc, report = play("fly_app.yml")
+def test_the_demo_then_deploy_and_rollback_through_the_same_playbooks(play, vendor, migrations):
+    # demo_fly.yml: fly_app.yml, then deploy.yml of release 1.
+    summary = play.state / "summary.txt"
+    rc, report = play(
+        "demo_fly.yml", "-e", f"fly_image_v1={IMAGE_1}", "-e", f"fly_image_v2={IMAGE_2}",
+        "-e", f"demo_summary_file={summary}",
+    )  # fmt: skip
     assert rc == 0, failure(report)
     assert sorted(vendor.apps) == ["notes", "notes-db"]
     assert sorted(vendor.apps["notes"].secrets) == ["DATABASE_URL"]
-
-    rc, report = play("deploy.yml", "-e", f"image={IMAGE_1}")
-    assert rc == 0, failure(report)
     assert served(vendor) == [(IMAGE_1, "r1"), (IMAGE_1, "r1")]
+    text = summary.read_text()
+    assert "release r1 (registry.fly.io/notes:r1) was deployed" in text
+    assert "The app: http://127.0.0.1:9/notes\n" in text
+    assert (
+        "Deploy release 2:  ansible-playbook -i inventories/local/demo.fly.yml"
+        f" playbooks/deploy.yml -e image={IMAGE_2}\n"
+    ) in text
 
     rc, report = play("deploy.yml", "-e", f"image={IMAGE_2}")
     assert rc == 0, failure(report)
@@ -248,20 +258,3 @@ def test_a_preview_app_is_made_once_and_removed_whole(play, vendor, migrations):
     rc, report = play("preview.yml", "-e", "pr=42", "-e", "state=absent")
     assert rc == 0, failure(report)
     assert report["stats"]["fly-notes"]["changed"] == 0
-
-
-def test_the_demo_deploys_release_1_and_says_how_to_deploy_release_2(play, vendor, migrations):
-    summary = play.state / "summary.txt"
-    rc, report = play(
-        "demo_fly.yml", "-e", f"fly_image_v1={IMAGE_1}", "-e", f"fly_image_v2={IMAGE_2}",
-        "-e", f"demo_summary_file={summary}",
-    )  # fmt: skip
-    assert rc == 0, failure(report)
-    assert served(vendor) == [(IMAGE_1, "r1"), (IMAGE_1, "r1")]
-    text = summary.read_text()
-    assert "release r1 (registry.fly.io/notes:r1) was deployed" in text
-    assert "The app: http://127.0.0.1:9/notes\n" in text
-    assert (
-        "Deploy release 2:  ansible-playbook -i inventories/local/demo.fly.yml"
-        f" playbooks/deploy.yml -e image={IMAGE_2}\n"
-    ) in text
