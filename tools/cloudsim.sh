@@ -3,7 +3,8 @@
 #
 #   tools/cloudsim.sh start    start (or keep) a simulator with the podman backend, over HTTPS
 #   tools/cloudsim.sh stop     stop it; it removes the servers it started
-#   tools/cloudsim.sh env      print the environment a client needs (eval "$(... env)")
+#   tools/cloudsim.sh env      print the environment a client needs (eval "$(... env)"); Fly's
+#                              clients append /v1 to FLY_FLAPS_BASE_URL, reaching /fly/v1
 #
 # State lives in CLOUDSIM_STATE (.build/cloudsim/): pid, log, the simulator's CA (ca.pem) and the
 # trust bundle the environment names (ca-bundle.pem: what was trusted before, plus that CA, so
@@ -71,6 +72,7 @@ env_lines() {
   cat <<EOT
 export HCLOUD_TOKEN=$token HCLOUD_ENDPOINT=$url/hetzner/v1
 export DIGITALOCEAN_TOKEN=$token DIGITALOCEAN_ENDPOINT=$url/digitalocean
+export FLY_API_TOKEN=$token FLY_FLAPS_BASE_URL=$url/fly
 export REQUESTS_CA_BUNDLE=$state/ca-bundle.pem
 EOT
 }

@@ -37,7 +37,7 @@ options:
     description:
       - Seconds to wait for the API to accept a connection and for each answer.
       - A wait for a machine's state is asked in parts shorter than this, so it may last
-        longer (see the module's O(wait_timeout) where it has one).
+        longer (see the module's C(wait_timeout) where it has one).
     type: float
     default: 30
 attributes:

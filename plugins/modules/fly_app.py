@@ -153,8 +153,8 @@ class FlyApp(FlyResource):
         try:
             self.client.create_app(self.app, org, network)
         except ApiError as err:
-            if err.field is None and err.status in (400, 409, 422):
-                err.field = "org" if "org" in err.message.lower() else "name"
+            if err.status in (400, 409, 422):
+                err.field = "org" if err.field == "org_slug" else "name"
             raise
         self.resource = self.client.get_app(self.app)
 
@@ -175,12 +175,7 @@ class FlyApp(FlyResource):
             self.warn_fixed()
 
     def absent(self):
-        if self.resource is None:
-            return
-        self.mark_changed()
-        if not self.check_mode:
-            self.client.delete_app(self.app)
-        self.resource = None
+        self.remove(lambda app: self.client.delete_app(self.app))
 
 
 def main():

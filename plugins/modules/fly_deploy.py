@@ -51,8 +51,10 @@ options:
         every one is started and passes its checks, uncordons them (now they take traffic),
         cordons the blue machines (no new traffic), then stops and destroys them. Until every
         blue machine is cordoned, a failure destroys the green machines and the blue ones go
-        on serving; a green machine that fails its checks never takes traffic. Needs a check
-        in O(config).
+        on serving; a green machine that fails its checks never takes traffic. Once every
+        blue machine is cordoned the new release serves; a failure while the blue machines are
+        stopped and destroyed is reported, and a rerun removes them. A blue machine destroyed
+        by someone else during the deploy is simply gone. Needs a check in O(config).
       - V(rolling) updates the machines in place (Fly keeps their ids), O(max_unavailable) at a
         time; each update is waited for by its new instance id, then its checks, before the
         next batch. A failure puts every machine already updated back to its previous config.
@@ -497,11 +499,11 @@ def main():
     params["config"] = {k: v for k, v in (params["config"] or {}).items() if v is not None}
     result, error = run_deploy(FlyClient.from_module(module), params, module.check_mode)
     if error is not None:
-        touched = result.pop("touched", False)
+        result["changed"] = result.pop("touched", False)  # a failure reports what it changed
         failure = error.failure()
-        extra = {} if failure is None else {"failure": failure}
-        result.pop("changed", None)
-        module.fail_json(msg=str(error), changed=touched, **extra, **result)
+        if failure is not None:
+            result["failure"] = failure
+        module.fail_json(msg=str(error), **result)
     module.exit_json(**result)
 
 

@@ -61,7 +61,8 @@ options:
   skip_service_registration:
     description:
       - Create or update the machine without registering its services with Fly's proxy, so
-        it takes no traffic until it is updated without this flag (blue-green deploys).
+        it takes no traffic (blue-green deploys). V(false) leaves an existing machine's
+        registration as it is (M(sigma.deploy.fly_deploy) uncordons machines).
     type: bool
     default: false
   state:
@@ -289,11 +290,10 @@ class FlyMachine(MachineResource):
             return "stopped"
         return None
 
-    def update(self, config, state, nonce):
-        body = {
-            "config": config,
-            "skip_service_registration": self.params["skip_service_registration"],
-        }
+    def update(self, config, nonce):
+        body = {"config": config}
+        if self.params["skip_service_registration"]:
+            body["skip_service_registration"] = True  # never sent false: a cordon stays
         running = self.resource.get("state") in RUNNING
         if not running:
             body["skip_launch"] = True  # its power state is power()'s business
@@ -336,7 +336,7 @@ class FlyMachine(MachineResource):
             self.mark_changed()
             with self.leased() as nonce:
                 if config is not None:
-                    self.update(config, state, nonce)
+                    self.update(config, nonce)
                 if power is not None:
                     self.power(power, nonce)
         if config is None:

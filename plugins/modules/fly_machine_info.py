@@ -150,9 +150,11 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import fly_argument_spec
-from ansible_collections.sigma.deploy.plugins.module_utils.fly.resource import run_fly_info
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.resource import (
+    or_none,
+    run_fly_info,
+)
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.shapes import (
     machine_result,
     metadata_matches,
@@ -163,12 +165,8 @@ def read(client, params):
     app = params["app"]
     metadata = {str(k): str(v) for k, v in (params["metadata"] or {}).items()}
     if params["id"]:
-        try:
-            found = [client.get_machine(app, params["id"])]
-        except ApiError as err:
-            if err.status == 404 and err.field == "machine_id":
-                return []
-            raise
+        one = or_none(lambda ident: client.get_machine(app, ident), params["id"], "machine_id")
+        found = [one] if one is not None else []
     else:
         found = client.list_machines(
             app, params["include_deleted"], metadata or None, params["region"]

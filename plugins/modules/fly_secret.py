@@ -13,7 +13,8 @@ description:
   - Set or unset app secrets, which Fly gives every machine of the app as environment
     variables.
   - A machine sees a new value only once it is updated or restarted (for example by the next
-    M(sigma.deploy.fly_deploy)); the result's RV(version) is the secrets version to wait for.
+    M(sigma.deploy.fly_deploy)); the result's RV(fly_secret.version) is the secrets version
+    to wait for.
   - Values are never printed, logged or returned; the result names secrets only.
   - "Idempotence: Fly never returns a secret's value, and the digest it lists is computed in a
     way Fly does not document, so the module cannot tell whether a value changed. With

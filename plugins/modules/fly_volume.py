@@ -144,7 +144,10 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils.client.resource import run_resource
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import fly_argument_spec
-from ansible_collections.sigma.deploy.plugins.module_utils.fly.resource import FlyResource
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.resource import (
+    FlyResource,
+    or_none,
+)
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.shapes import (
     DESTROYED_VOLUME_STATES,
     VOLUME_MANAGED,
@@ -165,13 +168,8 @@ class FlyVolume(FlyResource):
 
     def lookup(self):
         if self.params["id"]:
-            try:
-                found = self.read(self.params["id"])
-            except ApiError as err:
-                if err.status == 404 and err.field == "volume_id":
-                    return None
-                raise
-            return None if found.get("state") in DESTROYED_VOLUME_STATES else found
+            found = or_none(self.read, self.params["id"], "volume_id")
+            return None if (found or {}).get("state") in DESTROYED_VOLUME_STATES else found
         name, region = self.params["name"], self.params["region"]
         found = [
             v
@@ -234,12 +232,7 @@ class FlyVolume(FlyResource):
         self.extend()
 
     def absent(self):
-        if self.resource is None:
-            return
-        self.mark_changed()
-        if not self.check_mode:
-            self.client.delete_volume(self.app, self.resource["id"])
-        self.resource = None
+        self.remove(lambda volume: self.client.delete_volume(self.app, volume["id"]))
 
 
 def main():

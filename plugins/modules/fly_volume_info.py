@@ -114,9 +114,11 @@ failure:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import fly_argument_spec
-from ansible_collections.sigma.deploy.plugins.module_utils.fly.resource import run_fly_info
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.resource import (
+    or_none,
+    run_fly_info,
+)
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.shapes import (
     DESTROYED_VOLUME_STATES,
     volume_result,
@@ -126,12 +128,8 @@ from ansible_collections.sigma.deploy.plugins.module_utils.fly.shapes import (
 def read(client, params):
     app = params["app"]
     if params["id"]:
-        try:
-            found = [client.get_volume(app, params["id"])]
-        except ApiError as err:
-            if err.status == 404 and err.field == "volume_id":
-                return []
-            raise
+        one = or_none(lambda ident: client.get_volume(app, ident), params["id"], "volume_id")
+        found = [one] if one is not None else []
     else:
         found = client.list_volumes(app)
     return [

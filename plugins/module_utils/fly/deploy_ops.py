@@ -20,6 +20,11 @@ from ansible_collections.sigma.deploy.plugins.module_utils.fly import deploy_pla
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import VENDOR
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.leases import Leases
 
+
+class MachineGone(ApiError):
+    """A machine the deploy works on was destroyed (by someone else, or its host is gone)."""
+
+
 DEAD_STATES = ("stopped", "suspended", "failed", "destroying", "destroyed")
 
 
@@ -78,9 +83,12 @@ class Machines:
         return machine
 
     def update(self, mid: str, config: Mapping[str, Any]) -> dict:
-        self.touched = True
-        machine = self.client.update_machine(
-            self.app, mid, {"config": dict(config)}, self.leases.nonce(mid)
+        machine = self._change(
+            "update",
+            mid,
+            lambda nonce: self.client.update_machine(
+                self.app, mid, {"config": dict(config)}, nonce
+            ),
         )
         self.log(
             f"updated {mid} to {dp.release_of(machine)} ({dp.image_of(machine)}), "
@@ -89,28 +97,28 @@ class Machines:
         return machine
 
     def uncordon(self, mid: str) -> None:
-        self.touched = True
-        self.client.uncordon(self.app, mid, self.leases.nonce(mid))
+        self._change("uncordon", mid, lambda nonce: self.client.uncordon(self.app, mid, nonce))
         self.log(f"uncordoned {mid}: it takes traffic")
 
     def cordon(self, mid: str) -> None:
-        self.touched = True
-        self.client.cordon(self.app, mid, self.leases.nonce(mid))
+        self._change("cordon", mid, lambda nonce: self.client.cordon(self.app, mid, nonce))
         self.log(f"cordoned {mid}: no new traffic")
 
     def stop(self, mid: str) -> None:
-        self.touched = True
-        self.client.stop_machine(self.app, mid, nonce=self.leases.nonce(mid))
+        self._change(
+            "stop", mid, lambda nonce: self.client.stop_machine(self.app, mid, nonce=nonce)
+        )
         self.log(f"stopping {mid}")
 
     def destroy(self, mid: str, force: bool = True) -> bool:
         """Destroy ``mid``; False when it was already gone."""
         try:
-            self.touched = True
-            self.client.delete_machine(self.app, mid, force=force, nonce=self.leases.nonce(mid))
-        except ApiError as err:
-            if err.status != 404:
-                raise
+            self._change(
+                "destroy",
+                mid,
+                lambda nonce: self.client.delete_machine(self.app, mid, force=force, nonce=nonce),
+            )
+        except MachineGone:
             self.leases.forget(mid)
             self.log(f"{mid} was already destroyed")
             return False
@@ -118,10 +126,41 @@ class Machines:
         self.log(f"destroyed {mid}")
         return True
 
+    def _change(self, what: str, mid: str, call):
+        """``call(nonce)`` under the machine's lease; a machine that is gone (unknown, or
+        destroyed: Fly answers 404 or 409) is :class:`MachineGone`; any other error names
+        the machine."""
+        self.touched = True
+        try:
+            return call(self.leases.nonce(mid))
+        except ApiError as err:
+            if err.status in (404, 409) and self.is_gone(mid):
+                raise MachineGone(
+                    err.vendor, err.status, "machine_gone", f"machine {mid} is gone ({what})"
+                ) from None
+            if mid not in err.message:
+                err.message = f"{what} {mid}: {err.message}"
+            raise
+
+    def is_gone(self, mid: str) -> bool:
+        try:
+            return self.get(mid).get("state") in dp.GONE_STATES
+        except ApiError as err:
+            if err.status == 404:
+                return True
+            raise
+
     # --- waiting --------------------------------------------------------------------------
     def wait_state(self, mid: str, state: str, instance_id: str | None = None) -> None:
         self.leases.keep()
-        self.client.wait_machine(self.app, mid, state, instance_id, self.wait_timeout)
+        try:
+            self.client.wait_machine(self.app, mid, state, instance_id, self.wait_timeout)
+        except ApiError as err:
+            if err.status != 408 and state != "destroyed" and self.is_gone(mid):
+                raise MachineGone(
+                    err.vendor, err.status, "machine_gone", f"machine {mid} is gone (wait)"
+                ) from None
+            raise
         self.log(f"{mid} is {state}")
 
     def wait_healthy(self, mid: str, instance_id: str | None = None) -> dict[str, Any]:

@@ -27,7 +27,10 @@ from ansible_collections.sigma.deploy.plugins.module_utils.client.api import Api
 from ansible_collections.sigma.deploy.plugins.module_utils.fly import canary_metrics as cm
 from ansible_collections.sigma.deploy.plugins.module_utils.fly import deploy_plan as dp
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import VENDOR
-from ansible_collections.sigma.deploy.plugins.module_utils.fly.deploy_ops import Machines
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.deploy_ops import (
+    MachineGone,
+    Machines,
+)
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.leases import LeaseHeld, Leases
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.release_command import (
     run_release_command,
@@ -60,6 +63,7 @@ class Deploy:
         self.timings: dict[str, float] = {}
         self.canary: dict[str, Any] | None = None
         self.started = client.clock()
+        self.calls_before = client.api_calls  # a client may serve several runs
         self.leases = Leases(
             client,
             self.app,
@@ -264,9 +268,7 @@ class Deploy:
         """``action(mid)``; False when the machine is gone (destroyed by someone else)."""
         try:
             action(mid)
-        except ApiError as err:
-            if err.status != 404:
-                raise
+        except MachineGone:
             self.leases.forget(mid)
             self.log(f"{mid} is gone")
             return False
@@ -298,8 +300,9 @@ class Deploy:
             **{k: v for k, v in (self.params.get("canary") or {}).items() if v is not None},
         )
         window = int(limits["window_s"])
-        self.log(f"canary {mid}: its traffic over {window}s decides")
+        self.log(f"canary {mid}: waiting {window}s for its traffic")
         self._pause(window)
+        self.log(f"canary {mid}: reading its numbers of the last {window}s")
         prometheus = self.prometheus or cm.PrometheusClient(
             cm.metrics_url(limits["metrics_url"], self.org),
             self.params["api_token"],
@@ -326,4 +329,4 @@ class Deploy:
     @property
     def api_calls(self) -> int:
         extra = getattr(self.prometheus, "api_calls", 0) if self.prometheus else 0
-        return self.client.api_calls + extra
+        return self.client.api_calls - self.calls_before + extra

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import contextlib
 
-from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
-from ansible_collections.sigma.deploy.plugins.module_utils.fly.resource import FlyResource, lease
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.resource import (
+    FlyResource,
+    lease,
+    or_none,
+)
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.shapes import (
     GONE_MACHINE_STATES,
     MACHINE_MANAGED,
@@ -59,13 +62,8 @@ class MachineResource(FlyResource):
 
     def lookup(self):
         if self.params["id"]:
-            try:
-                found = self.read(self.params["id"])
-            except ApiError as err:
-                if err.status == 404 and err.field == "machine_id":
-                    return None
-                raise
-            return None if found.get("state") in GONE_MACHINE_STATES else found
+            found = or_none(self.read, self.params["id"], "machine_id")
+            return None if (found or {}).get("state") in GONE_MACHINE_STATES else found
         machines = self.client.list_machines(self.app)
         return self.unique(
             live_named(machines, self.params["name"]), "named " + self.params["name"]

@@ -25,10 +25,20 @@ def unknown_app(app):
     return ApiError(VENDOR, 404, "not_found", f"app '{app}' not found", "app")
 
 
-def as_option(err, options=OPTION_OF_FIELD):
+def or_none(read, ident, field):
+    """``read(ident)``, or None when Fly answers 404 about ``field`` (``machine_id``,
+    ``volume_id``): the thing is not there, while its app is."""
+    try:
+        return read(ident)
+    except ApiError as err:
+        if err.status == 404 and err.field == field:
+            return None
+        raise
+
+
+def as_option(err):
     """``err`` with its field renamed to the module option that gave it."""
-    if err.field in options:
-        err.field = options[err.field]
+    err.field = OPTION_OF_FIELD.get(err.field, err.field)
     return err
 
 
@@ -83,6 +93,15 @@ class FlyResource(Resource):
         resource = self.resource
         if resource is not None and resource.get("id") is not None and not self.check_mode:
             self.resource = self.read(resource["id"])
+
+    def remove(self, delete):
+        """Delete the resource with ``delete(resource)`` (not in check mode), if there is one."""
+        if self.resource is None:
+            return
+        self.mark_changed()
+        if not self.check_mode:
+            delete(self.resource)
+        self.resource = None
 
     def unique(self, found, what, field="name"):
         """The one item of ``found``, None for none; an error naming the ids when there are

@@ -89,6 +89,7 @@ def delete(vendor, req: Request) -> Response:
     for vid in [v for v, vol in vendor.volumes.items() if vol["_app"] == app.name]:
         del vendor.volumes[vid]
     del vendor.apps[app.name]
+    vendor.cond.notify_all()  # waiters on its machines answer now (404)
     vendor.routing_changed(app.name)
     return Response(202, None)
 

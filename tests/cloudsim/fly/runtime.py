@@ -75,7 +75,7 @@ class MemoryRuntime:
     def launch(self, key: str, spec: RunSpec, report: Report) -> None:
         def run() -> None:
             if ":missing" in spec.image:
-                report("failed", {"reason": "image", "error": f"{spec.image}: manifest unknown"})
+                report("failed", {"reason": "image", "error": "manifest unknown"})
                 return
             self.specs[key] = spec
             self.running.add(key)

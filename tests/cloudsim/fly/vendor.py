@@ -34,6 +34,7 @@ class FlyVendor(Vendor):
         self.cond = threading.Condition(self.lock)
         self.runtime: Runtime = runtime or make_runtime(backend, faults)
         self.clock: Callable[[], float] = time.time  # lease expiry; tests may replace it
+        self.waiters = 0  # requests sleeping in wait_for now
         self.launch_wait_s = 60.0  # how long create/update wait for the runtime's first word
         self.stats = Stats()
         self.on_routing_change: list[Callable[[str], None]] = []
@@ -85,6 +86,7 @@ class FlyVendor(Vendor):
         self.machines.clear()
         self.volumes.clear()
         self.stats.clear()
+        self.cond.notify_all()  # waiters on forgotten machines answer now (404)
 
     def close(self) -> None:
         self._stop_prober()
@@ -110,12 +112,16 @@ class FlyVendor(Vendor):
     def wait_for(self, ready: Callable[[], bool], timeout: float) -> bool:
         """Sleep on the condition (the lock released) until ``ready()`` or the timeout."""
         deadline = time.monotonic() + timeout
-        while not ready():
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            self.cond.wait(left)
-        return True
+        self.waiters += 1
+        try:
+            while not ready():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.cond.wait(left)
+            return True
+        finally:
+            self.waiters -= 1
 
     # --- checks -----------------------------------------------------------------------------
 

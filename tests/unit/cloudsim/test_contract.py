@@ -173,3 +173,33 @@ def test_strings_the_simulator_did_not_say_it_tolerated_are_found_from_any_clien
 def test_held_to_the_spec(user_agent, tolerated, held):
     line = {"user_agent": user_agent, "tolerated": tolerated}
     assert contract.held_to_the_spec(line) is held
+
+
+# Fly: the 2024 file, mended where fly-go shows what the API sends (fly/spec_fixes.py).
+def fly_exchange(**overrides):
+    line = exchange(vendor="fly", path="/apps/web/machines/abc/start", method="POST",
+                    status=200, response_body={"previous_state": "stopped"})  # fmt: skip
+    line.update(overrides)
+    return line
+
+
+def test_fly_answers_fly_go_decodes_pass():
+    assert contract.check_exchange(fly_exchange()) == []
+    error = fly_exchange(status=409, response_body={"error": "lease currently held"})
+    assert contract.check_exchange(error) == []
+
+
+def test_fly_wrong_types_are_found():
+    problems = contract.check_exchange(fly_exchange(response_body={"error": 5}, status=404))
+    assert len(problems) == 1
+    assert problems[0].startswith("fly POST /apps/web/machines/abc/start -> 404: response:")
+
+
+def test_fly_exchanges_the_2024_file_cannot_judge_are_skipped_with_a_reason():
+    from tests.cloudsim.fly.spec_fixes import not_in_spec
+
+    assert not_in_spec("GET", "/apps/web/secrets") == "app secrets are newer than the 2024 file"
+    assert not_in_spec("PUT", "/apps/web/volumes/vol_1").startswith("fly-go updates a volume")
+    assert not_in_spec("POST", "/apps/web/volumes/vol_1") is None
+    secret = fly_exchange(method="GET", path="/apps/web/secrets", response_body={"x": 5})
+    assert contract.check_exchange(secret) == []

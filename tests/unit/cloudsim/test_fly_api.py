@@ -7,6 +7,7 @@ differences, ``tests/cloudsim/fly/spec_fixes.py``) at the end of the session.
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -195,17 +196,19 @@ def test_wait_returns_when_another_request_changes_state_and_holds_no_lock(fly):
     fly.app()
     m = fly.machine(skip_launch=True)
     result = {}
-    waiting = threading.Event()
 
     def waiter():
-        waiting.set()
         result["response"] = fly.call(
             "GET", f"/apps/web/machines/{m['id']}/wait", params={"state": "started", "timeout": 30}
         )
 
     thread = threading.Thread(target=waiter)
     thread.start()
-    waiting.wait()
+    for _ in range(500):  # until the wait is being served (at most 5 s)
+        if fly.vendor.waiters:
+            break
+        time.sleep(0.01)
+    assert fly.vendor.waiters == 1
     # Other requests are served while the waiter waits.
     assert fly.ok("GET", "/apps/web")["name"] == "web"
     assert fly.ok("GET", f"/apps/web/machines/{m['id']}")["state"] == "created"

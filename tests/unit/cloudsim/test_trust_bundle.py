@@ -114,6 +114,19 @@ def test_the_demo_environment_still_trusts_what_it_trusted_and_the_simulator(
     assert requests.get(health, timeout=10).status_code == 200
 
 
+def test_fly_clients_reach_the_simulator_with_the_printed_environment(demo_env):
+    base = demo_env["FLY_FLAPS_BASE_URL"] + "/v1"  # fly-go appends /v1 to the base URL
+    answer = requests.get(
+        base + "/apps",
+        params={"org_slug": "personal"},
+        headers={"Authorization": f"Bearer {demo_env['FLY_API_TOKEN']}"},
+        verify=demo_env["REQUESTS_CA_BUNDLE"],
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"total_apps": 0, "apps": []}
+
+
 def test_the_bundle_holds_each_certificate_once_and_the_simulators_ca_last(tmp_path):
     first, second, ours = (tmp_path / name for name in ("a.pem", "b.pem", "ours.pem"))
     for path in (first, second, ours):

@@ -10,6 +10,8 @@ from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import (
     NONCE_HEADER,
     FlyClient,
     api_base,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.errors import (
     error_field,
     fly_error,
     lease_holder,

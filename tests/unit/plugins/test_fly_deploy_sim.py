@@ -16,6 +16,7 @@ import pytest
 from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError, RetryPolicy
 from ansible_collections.sigma.deploy.plugins.module_utils.fly import deploy_plan as dp
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import FlyClient
+from ansible_collections.sigma.deploy.plugins.module_utils.fly.leases import Leases
 from ansible_collections.sigma.deploy.plugins.modules import fly_deploy
 from ansible_collections.sigma.deploy.plugins.modules.fly_deploy import run_deploy
 
@@ -232,11 +233,11 @@ def canary_params(sim, **limits):
 
 
 def traffic(sim, status):
-    """A hook: once the canary is judged on its traffic, it has served 30 requests."""
+    """A hook: when the canary's numbers are read, it has served 30 requests."""
 
     def hook(step):
-        if step.startswith("canary ") and "decides" in step:
-            mid = step.split()[1]
+        if step.startswith("canary ") and "reading its numbers" in step:
+            mid = step.split()[1].rstrip(":")
             records = [
                 {"app": APP, "machine_id": mid, "status": status, "seconds": 0.02}
                 for _n in range(30)
@@ -286,7 +287,7 @@ def test_a_failing_green_never_serves_and_is_destroyed(client):
     assert "green machine(s) destroyed, the blue ones serve" in str(error)
     assert not any(s.startswith("uncordoned") for s in result["steps"])
     assert fleet(client) == [(mid, "started", OLD, "r1", False) for mid in blues]
-    assert [m["id"] for m in all_machines(client)] == blues  # no zombie
+    assert sorted(m["id"] for m in all_machines(client)) == blues  # no zombie
     no_lease_left(client)
 
 
@@ -303,7 +304,9 @@ def test_a_lease_held_by_another_stops_before_any_change(client):
     assert message.endswith("nothing was changed")
     assert error.field == "lease"
     assert {m["id"]: m["instance_id"] for m in client.list_machines(APP)} == before
-    assert result["machines"] == [dp.shape_machine(m) for m in client.list_machines(APP)]
+    assert result["machines"] == [
+        dp.shape_machine(m) for m in dp.app_machines(client.list_machines(APP))
+    ]
     with pytest.raises(ApiError):
         client.get_lease(APP, ids[0])  # ours was released
 
@@ -314,8 +317,8 @@ def test_the_release_command_runs_before_traffic_moves(client, release_commands)
     result, error = run_deploy(client, params(config=template, release_command=["migrate"]))
     assert error is None, error
     steps = result["steps"]
-    assert step_index(steps, "release command in") < step_index(steps, "created")
-    assert "exited 0" in steps[step_index(steps, "release command in")]
+    assert step_index(steps, "release command 'migrate' runs in") < step_index(steps, "exited 0")
+    assert step_index(steps, "exited 0") < step_index(steps, "uncordoned")
     assert all(m[2:4] == (NEW, "r2") for m in fleet(client))
     assert len(all_machines(client)) == 1  # the release command's machine is gone
 
@@ -332,7 +335,7 @@ def test_a_failing_release_command_switches_nothing(client, release_commands):
     assert "exit" in str(error)  # its last events
     assert error.field == "release_command"
     assert fleet(client) == [(mid, "started", OLD, "r1", False) for mid in ids]
-    assert [m["id"] for m in all_machines(client)] == ids
+    assert sorted(m["id"] for m in all_machines(client)) == ids
     assert not any(s.startswith("updated") for s in result["steps"])
     no_lease_left(client)
 
@@ -434,3 +437,39 @@ def test_the_module_in_check_mode_and_its_refusals(sim, client, run):
     assert unknown["failed"]
     assert unknown["msg"].endswith("app nope not found")
     assert unknown["failure"]["field"] == "app"
+
+
+def test_the_module_reports_a_failure_with_its_steps(sim, client, run):
+    blues = seed(client, 1)
+    failed = run(
+        fly_deploy,
+        app=APP,
+        image=BAD,
+        release_id="r2",
+        config=TEMPLATE,
+        wait_timeout=2,
+        api_token=sim.token,
+        api_url=sim.url + "/fly",
+        ca_path=sim.ca_path,
+    )
+    assert failed["failed"]
+    assert failed["changed"]  # a green machine was made, and destroyed again
+    assert failed["failure"]["code"] == "unhealthy"
+    assert failed["failure"]["field"] == "wait_timeout"
+    assert any(step.startswith("created") for step in failed["steps"])
+    assert [m["id"] for m in failed["machines"]] == blues
+    assert sim.token not in repr(failed)
+
+
+def test_leases_are_refreshed_while_the_deploy_works(client):
+    mid = seed(client, 1)[0]
+    leases = Leases(client, APP, 2, "refresh test")
+    leases.acquire(mid)
+    first = client.get_lease(APP, mid)["data"]["expires_at"]
+    client.sleep(1.1)
+    leases.keep()
+    assert client.get_lease(APP, mid)["data"]["expires_at"] > first
+    leases.release_all()
+    assert leases.problems == []
+    with pytest.raises(ApiError):
+        client.get_lease(APP, mid)

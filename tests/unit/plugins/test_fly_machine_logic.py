@@ -112,8 +112,7 @@ def params(**given):
 
 
 def run(api, check=False, **given):
-    module = FakeModule(params(**given), check_mode=check)
-    return FlyMachine(module, client=api).run(), module
+    return FlyMachine(FakeModule(params(**given), check_mode=check), client=api).run()
 
 
 def test_config_match_ignores_fly_defaults_but_not_a_removed_env_key():
@@ -127,7 +126,7 @@ def test_config_match_ignores_fly_defaults_but_not_a_removed_env_key():
 
 def test_create_starts_and_waits_for_the_new_instance():
     api = FakeFly()
-    result, _ = run(api, config={"image": "shop:r2"}, region="ams")
+    result = run(api, config={"image": "shop:r2"}, region="ams")
     assert api.calls == [("list", "shop"), ("create", False), ("wait", "m-new", "started", "i-1")]
     assert result["changed"] is True
     assert result["fly_machine"]["image"] == "shop:r2"
@@ -136,7 +135,7 @@ def test_create_starts_and_waits_for_the_new_instance():
 
 def test_create_in_check_mode_calls_nothing_that_changes():
     api = FakeFly()
-    result, _ = run(api, check=True, config={"image": "shop:r2"}, state="stopped")
+    result = run(api, check=True, config={"image": "shop:r2"}, state="stopped")
     assert api.calls == [("list", "shop")]
     assert result["changed"] is True
     assert result["diff"]["after"]["state"] == "stopped"
@@ -153,14 +152,14 @@ def test_a_create_without_an_image_is_refused_before_any_change():
 
 def test_the_same_config_again_changes_nothing():
     api = FakeFly(WEB)
-    result, _ = run(api, config={"image": "shop:r1", "env": {"A": "1"}, "guest": {"cpus": 1}})
+    result = run(api, config={"image": "shop:r1", "env": {"A": "1"}, "guest": {"cpus": 1}})
     assert result["changed"] is False
     assert api.calls == [("list", "shop")]
 
 
 def test_an_update_holds_the_lease_and_waits_for_the_new_version():
     api = FakeFly(WEB)
-    result, _ = run(api, config={"image": "shop:r2"})
+    result = run(api, config={"image": "shop:r2"})
     assert api.calls == [
         ("list", "shop"),
         ("lease", "m1", 60),
@@ -185,16 +184,16 @@ def test_the_lease_is_released_when_the_update_fails():
 
 def test_metadata_alone_is_set_without_a_lease_or_restart():
     api = FakeFly(WEB)
-    result, _ = run(api, metadata={"role": "web", "n": 1})
+    result = run(api, metadata={"role": "web", "n": 1})
     assert api.calls == [("list", "shop"), ("metadata", "role", "web"), ("metadata", "n", "1")]
     assert result["fly_machine"]["metadata"] == {"role": "web", "n": "1"}
-    again, _ = run(api, metadata={"role": "web"})
+    again = run(api, metadata={"role": "web"})
     assert again["changed"] is False
 
 
 def test_stop_then_start_each_under_a_lease():
     api = FakeFly(WEB)
-    stopped, _ = run(api, state="stopped")
+    stopped = run(api, state="stopped")
     assert api.calls[1:] == [
         ("lease", "m1", 60),
         ("stop", "m1", "nonce-1"),
@@ -202,12 +201,12 @@ def test_stop_then_start_each_under_a_lease():
         ("release", "m1", "nonce-1"),
     ]
     assert stopped["fly_machine"]["state"] == "stopped"
-    assert run(api, state="stopped")[0]["changed"] is False
+    assert run(api, state="stopped")["changed"] is False
 
 
 def test_absent_stops_first_unless_forced():
     api = FakeFly(WEB)
-    result, _ = run(api, state="absent")
+    result = run(api, state="absent")
     assert [c[0] for c in api.calls] == ["list", "lease", "stop", "wait", "delete", "release"]
     assert result["fly_machine"] == {}
     api = FakeFly(WEB)
