@@ -1,7 +1,7 @@
 # Copyright: (c) 2026, sigma.deploy contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters deploy_target_new and deploy_target_note (documented in their .yml files): a
-deploy's target as one declared dict, plugins/module_utils/deploy/state.py."""
+"""Filters deploy_target_new, deploy_target_app and deploy_target_note (documented in their
+.yml files): a deploy's target as one declared dict, plugins/module_utils/deploy/state.py."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible_collections.sigma.deploy.plugins.module_utils.deploy.state import (
     StateError,
     target_new,
+    target_new_app,
     target_note,
 )
 
@@ -26,6 +27,15 @@ def deploy_target_new(info, release_id, name, lb_member, t0) -> dict:
         return target_new(info, str(release_id), str(name), str(lb_member), float(t0))
     except StateError as err:
         raise AnsibleFilterError(f"deploy_target_new: {err}") from err
+
+
+def deploy_target_app(before_release, current, name, t0) -> dict:
+    return target_new_app(
+        "" if before_release is None else str(before_release),
+        boolean(current, strict=False),
+        str(name),
+        float(t0),
+    )
 
 
 def deploy_target_note(target, event, **fields) -> dict:
@@ -42,4 +52,8 @@ def deploy_target_note(target, event, **fields) -> dict:
 
 class FilterModule:
     def filters(self) -> dict:
-        return {"deploy_target_new": deploy_target_new, "deploy_target_note": deploy_target_note}
+        return {
+            "deploy_target_new": deploy_target_new,
+            "deploy_target_app": deploy_target_app,
+            "deploy_target_note": deploy_target_note,
+        }

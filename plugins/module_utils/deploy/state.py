@@ -5,11 +5,11 @@ new dict and refuse what the rules do not allow:
 
 - the deploy (run once): built by ``deploy_start``, stopped by ``deploy_stop`` (a gate said no)
   or ``deploy_check`` (too many targets failed), closed by ``deploy_finish``;
-- each target (a host of the VPS rung today): built by ``target_new`` from what the target
-  serves, changed by ``target_note``.
+- each target (a host of the VPS rung, or a whole app of the Fly.io rung): built by
+  ``target_new`` (``target_new_app``) from what the target serves, changed by ``target_note``.
 
 Used by the filters ``deploy_start``, ``deploy_stop``, ``deploy_check``, ``deploy_finish``,
-``deploy_target_new`` and ``deploy_target_note``.
+``deploy_target_new``, ``deploy_target_app`` and ``deploy_target_note``.
 """
 
 from __future__ import annotations
@@ -112,6 +112,27 @@ def target_new(
         "after": {"slot": idle},
         "current": current,
         "warm": warm,
+        "result": "unchanged" if current else "pending",
+        "error": "",
+        "started": False,
+        "switched": False,
+        "moved": False,
+        "t0": t0,
+        "t1": None,
+    }
+
+
+def target_new_app(before_release: str, current: bool, name: str, t0: float) -> dict[str, Any]:
+    """A target that is a whole app on a platform that runs its machines itself (the Fly.io
+    rung): it has no slots; ``before_release`` is what it served, ``current`` whether it
+    serves the release already (nothing to change: result unchanged)."""
+    return {
+        "name": name,
+        "lb_member": "",
+        "before": {"release": before_release or "", "slot": ""},
+        "after": {"slot": ""},
+        "current": bool(current),
+        "warm": False,
         "result": "unchanged" if current else "pending",
         "error": "",
         "started": False,

@@ -7,6 +7,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.sigma.deploy.plugins.filter.deploy_target import (
+    deploy_target_app,
     deploy_target_new,
     deploy_target_note,
 )
@@ -241,3 +242,47 @@ def test_the_filters_read_ansible_values_and_say_their_name():
     with pytest.raises(AnsibleFilterError) as err:
         deploy_target_note("x", "move")
     assert str(err.value) == "deploy_target_note: _input must be a target (a dict)"
+
+
+# --- a whole app as the target (the Fly.io rung) ------------------------------------------
+
+
+def app_target(result="pending", **changes):
+    return {
+        "name": "notes",
+        "lb_member": "",
+        "before": {"release": "r1", "slot": ""},
+        "after": {"slot": ""},
+        "current": result == "unchanged",
+        "warm": False,
+        "result": result,
+        "error": "",
+        "started": False,
+        "switched": False,
+        "moved": False,
+        "t0": 10.0,
+        "t1": None,
+        **changes,
+    }
+
+
+def test_an_app_to_deploy_is_pending_and_one_that_serves_the_release_unchanged():
+    assert state.target_new_app("r1", False, "notes", 10.0) == app_target()
+    assert state.target_new_app("r1", True, "notes", 10.0) == app_target("unchanged")
+
+
+def test_a_new_app_served_nothing_before():
+    assert deploy_target_app(None, "false", "notes", "10") == app_target(
+        before={"release": "", "slot": ""}
+    )
+
+
+def test_an_app_deployed_then_done_succeeded_and_failed_keeps_its_error():
+    moved = deploy_target_note(deploy_target_app("r1", False, "notes", 10.0), "activate")
+    assert (moved["started"], moved["switched"]) == (True, True)
+    assert deploy_target_note(moved, "done", at=12.0) == app_target(
+        "succeeded", started=True, switched=True, t1=12.0
+    )
+    assert deploy_target_note(moved, "fail", error="checks failed") == app_target(
+        "failed", started=True, switched=True, error="checks failed"
+    )
