@@ -3,7 +3,9 @@
 # all (no release, no simulator state, no demo key) runs `make demo` (provision through the
 # simulated provider, site.yml, release 2 deployed by blue-green under load: exit 1 on a failed
 # request), then `make demo-clean`. The release is built anew inside the demo's environment,
-# where the simulator's CA is trusted; only the virtualenv is shared with this run.
+# where the simulator's CA is trusted; only the virtualenv is shared with this run. Then the
+# same for `make demo RUNG=fly` (images built and pushed to the local registry, the Fly app,
+# release 2 by blue-green under load) and its `make demo-clean`.
 #
 # The copy's simulator listens on SIGMA_DEMO_PATH_PORT (8766) and its servers live on a network
 # of their own (sigma-demo-path, 10.89.214.0/24), so that neither meets a demo of the user's
@@ -41,10 +43,14 @@ if ! make --no-print-directory -C "$copy" demo-clean; then
   echo "demo-path: WARNING: make demo-clean failed once (output above); trying it again" >&2
   make --no-print-directory -C "$copy" demo-clean || status=$(( status ? status : 1 ))
 fi
+if (( status == 0 )); then
+  make --no-print-directory -C "$copy" demo RUNG=fly || status=$?
+  make --no-print-directory -C "$copy" demo-clean || status=$(( status ? status : 1 ))
+fi
 podman network rm -f "$SIGMA_NETWORK" >/dev/null 2>&1 || true
 if (( status == 0 )); then
   rm -rf "$copy"
-  echo "demo-path: make demo and make demo-clean passed in a copy with an empty .build"
+  echo "demo-path: make demo, make demo RUNG=fly and make demo-clean passed in a copy with an empty .build"
 else
   echo "demo-path: FAILED (the copy is kept in $copy; its simulator log: .build/cloudsim/log)" >&2
 fi
