@@ -7,7 +7,8 @@ change the verdict much.
 
     python tools/bench.py [--sizes 500 5000] [--vendors hetzner] [--no-deploy] [--local-only]
 
-The deploy benchmarks (tools/bench_deploy.py) run on seven local test hosts. The in-process
+The deploy benchmarks (tools/bench_deploy.py) run on seven local test hosts, the Fly.io rung's
+(tools/bench_fly.py) on the local Fly with machines that really run. The in-process
 ones (tools/bench_local.py: the simulator without HTTP, loadgen and http_check on loopback)
 need nothing but this checkout and take seconds; ``--local-only`` runs just them.
 """
@@ -223,6 +224,9 @@ def main() -> int:
     parser.add_argument(
         "--local-only", action="store_true", help="only the in-process benchmarks (no hosts)"
     )
+    parser.add_argument(
+        "--no-fly", action="store_true", help="skip the Fly.io rung's benchmarks (local Fly)"
+    )
     args = parser.parse_args()
     from tools.bench_local import bench_local
 
@@ -237,6 +241,10 @@ def main() -> int:
         from tools.bench_deploy import bench_deploy
 
         rows += bench_deploy()
+    if not args.no_fly:
+        from tools.bench_fly import bench_fly
+
+        rows += bench_fly()
     print_table(rows)
     return 1 if any(row[1] == "FAILED" for row in rows) else 0
 
