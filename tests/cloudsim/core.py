@@ -8,11 +8,12 @@ Everything runs under one lock, so handlers need no locking of their own.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -228,7 +229,7 @@ class Actions:
     def tick(self) -> None:
         """Finish every action whose time has come and apply its effect."""
         now = time.monotonic()
-        for action in self.by_id.values():
+        for action in list(self.by_id.values()):  # an effect may let other requests in
             held = action.command == self.faults.hold_command
             if not action.done and now >= action.due and not held:
                 action.done = True
@@ -245,6 +246,22 @@ class Actions:
         return action
 
 
+@contextlib.contextmanager
+def outside(lock: Any) -> Iterator[None]:
+    """Run the block with the simulator's lock released, if this thread holds it (at any depth),
+    and take it back after: for slow backend work (podman removing a container) that must not
+    stop every other request. Only for work on state that no request can reach any more (a
+    server already removed from the vendor's records)."""
+    if lock is None or not lock._is_owned():
+        yield
+        return
+    state = lock._release_save()  # what threading.Condition.wait does with an RLock
+    try:
+        yield
+    finally:
+        lock._acquire_restore(state)
+
+
 class Vendor:
     """One simulated API: its URL prefix, routes, and how it shapes errors and pages."""
 
@@ -257,6 +274,7 @@ class Vendor:
         self.router = Router()
         self.ids = Ids()
         self.lock = threading.RLock()
+        self.sim_lock: Any = None  # the simulator's lock (attach)
 
     def error_body(self, err: ApiError) -> JSON:
         raise NotImplementedError
@@ -279,7 +297,9 @@ class Vendor:
         return header == f"Bearer {token}"
 
     def attach(self, lock: Any) -> None:
-        """Called with the simulator's lock, for vendors that wait on it (Fly's ``/wait``)."""
+        """Called with the simulator's lock, for vendors that wait on it (Fly's ``/wait``) or
+        do slow work outside it (:func:`outside`)."""
+        self.sim_lock = lock
 
     def admin(self, method: str, path: str, body: Any) -> Response | None:
         """An ``/_admin/...`` endpoint of this vendor (None: not one of its own)."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..backends import Machine
-from ..core import Action, ApiError, Request, Response, Router
+from ..core import Action, ApiError, Request, Response, Router, outside
 from . import actions as do_actions
 from .catalog import (
     DEFAULT_REGION,
@@ -382,11 +382,12 @@ class Droplets:
         return Response(200, paginate(request, "droplets", items, self.render))
 
     def remove(self, droplet: Droplet) -> None:
-        self._backend("delete", droplet.machine)
         self.do.tags.forget_droplet(droplet)
         self.do.firewalls.forget_droplet(droplet.id)
         self.do.load_balancers.forget_droplet(droplet.id)
         del self.items[droplet.id]
+        with outside(self.do.sim_lock):  # gone from the records: podman may take its time
+            self._backend("delete", droplet.machine)
 
     def delete(self, request: Request) -> Response:
         self.remove(self.lookup(request))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from ..core import JSON, Action, ApiError, Request, Response, now_iso
+from ..core import JSON, Action, ApiError, Request, Response, now_iso, outside
 from . import actions, base
 from .catalog import Entry
 
@@ -392,7 +392,8 @@ class Servers:
             del self.names[server.name]
         self.vendor.firewalls.forget_server(server.id)
         self.vendor.load_balancers.forget_server(server.id)
-        self.backend.delete(server.machine)
+        with outside(self.vendor.sim_lock):  # gone from the records: podman may take its time
+            self.backend.delete(server.machine)
 
     # --- actions ----------------------------------------------------------------------------
 
