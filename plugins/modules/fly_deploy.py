@@ -56,8 +56,10 @@ options:
         stopped and destroyed is reported, and a rerun removes them. A blue machine destroyed
         by someone else during the deploy is simply gone. Needs a check in O(config).
       - V(rolling) updates the machines in place (Fly keeps their ids), O(max_unavailable) at a
-        time; each update is waited for by its new instance id, then its checks, before the
-        next batch. A failure puts every machine already updated back to its previous config.
+        time; each batch is drained first (cordoned, then O(settle_s) seconds for the proxy),
+        and each update is waited for by its new instance id, then its checks (then the machine
+        is uncordoned), before the next batch. A failure puts every machine already updated
+        back to its previous config.
       - V(canary) updates one machine first, waits O(canary.window_s) seconds and judges its
         traffic by the rules of the VPS canary (error rate, p95 latency, minimum requests) from
         Fly's Prometheus metrics; missing data fails the step. Then it goes on as V(rolling).
@@ -161,11 +163,12 @@ options:
     default: 300
   settle_s:
     description:
-      - Seconds V(bluegreen) waits after it uncordons the green machines before it cordons the
-        blue ones, and again before it stops the cordoned blue ones, so that Fly's proxy has
-        applied each routing change and no request meets a machine that is going away (flyctl
-        waits 10 s at both points). V(0) does not wait; the local simulator's proxy stand-in
-        applies a change at once.
+      - Seconds to wait for Fly's proxy to apply a routing change, so that no request meets a
+        machine that is going away. V(bluegreen) waits after it uncordons the green machines
+        before it cordons the blue ones, and again before it stops the cordoned blue ones
+        (flyctl waits 10 s at both points). V(rolling) and V(canary) drain each batch: its
+        machines are cordoned, then updated this many seconds later (flyctl does not drain).
+        V(0) does not wait; the local simulator's proxy stand-in applies a change at once.
     type: float
     default: 10
   lease_ttl:

@@ -10,8 +10,9 @@ that set may have changed (``update(app)``), so it never routes on stale state f
 the vendor takes to say so.
 
 - A connection refused or timed out before the request was sent: the next machine is tried
-  (each machine once). Once the request is sent, an error is answered as 502 and not retried:
-  the machine may have done it.
+  (each machine once). A GET, HEAD or OPTIONS whose connection breaks before an answer begins
+  (a machine stopping under it) is tried on the next machine too. Any other request that
+  breaks once sent is answered 502 and not retried: the machine may have done it.
 - No routable machine: 503, as Fly's proxy answers when an app has no healthy instance.
 - Every answer is counted for the canary gate: ``stats.record(app, machine_id, status, seconds)``
   (Fly's ``fly_app_http_responses_count`` and response-time histogram, per instance).
@@ -31,6 +32,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
 CONNECT_TIMEOUT = 1.0
 RESPONSE_TIMEOUT = 60.0
 HOP_BY_HOP = {
@@ -130,8 +132,15 @@ class AppProxy:
                 connection.sock.settimeout(RESPONSE_TIMEOUT)
                 connection.request(method, path, body=body or None, headers=headers)
                 response = connection.getresponse()
-                payload = response.read()
-                reply = (response.status, response.getheaders(), payload)
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                if method in IDEMPOTENT:  # no answer began: the next machine may give one
+                    continue
+                reply = (502, [("Content-Type", "text/plain")], f"fly-proxy: {exc}\n".encode())
+                self._stats.record(self.app, machine_id, 502, time.monotonic() - started)
+                return reply
+            try:
+                reply = (response.status, response.getheaders(), response.read())
             except (OSError, http.client.HTTPException) as exc:
                 reply = (502, [("Content-Type", "text/plain")], f"fly-proxy: {exc}\n".encode())
             finally:

@@ -170,17 +170,31 @@ class Deploy:
     def _apply_batch(self, group, done: list[Change], plan: dp.Plan) -> list[str]:
         by_id = {m["id"]: m for m in self.before}
         pending: list[tuple[str, str | None]] = []
+        updates: list[tuple[str, dict]] = []
         for mid in group:
             if mid is None:
                 config = dp.machine_config(self.template, self.image, self.release_id)
                 machine = self.ops.create(config, plan.region, register=True)
                 done.append(Change(machine["id"], None))
+                pending.append((machine["id"], machine.get("instance_id")))
             else:
                 old = dict(by_id[mid].get("config") or {})
                 started = by_id[mid].get("state") == "started"
                 done.append(Change(mid, old, started))
-                config = dp.machine_config(self.template, self.image, self.release_id, base=old)
-                machine = self.ops.update(mid, config)
+                updates.append((mid, old))
+        # Drained first (not immediate): cordoned, then Fly's proxy is given time to stop
+        # routing to them, so the update's stop meets no request.
+        draining = [
+            mid for mid, _old in updates
+            if plan.strategy != "immediate" and by_id[mid].get("state") == "started"
+        ]  # fmt: skip
+        for mid in draining:
+            self.ops.cordon(mid)
+        if draining:
+            self._settle(f"the proxy stops routing to {', '.join(draining)}")
+        for mid, old in updates:
+            config = dp.machine_config(self.template, self.image, self.release_id, base=old)
+            machine = self.ops.update(mid, config)
             pending.append((machine["id"], machine.get("instance_id")))
         for mid, instance in pending:
             self.ops.wait_state(mid, "started", instance)
@@ -206,6 +220,7 @@ class Deploy:
                 if change.was_started:
                     self.ops.wait_state(change.mid, "started", machine.get("instance_id"))
                     self.ops.wait_healthy(change.mid, machine.get("instance_id"))
+                    self.ops.uncordon(change.mid)  # drained before its update
                 back.append(change.mid)
             except ApiError as problem:
                 problems.append(f"{change.mid}: {problem}")

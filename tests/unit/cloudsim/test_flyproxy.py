@@ -109,3 +109,50 @@ def test_a_refused_connection_is_tried_on_the_next_machine(world):
 def test_urls_name_each_app_address(world):
     _servers, _routes, _stats, proxies, (address, port) = world
     assert proxies.urls() == {"app": f"http://{address}:{port}"}
+
+
+class Rude:
+    """A machine going away: it accepts a connection, reads the request and closes it."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _peer = self.sock.accept()
+            except OSError:
+                return
+            conn.recv(65536)
+            conn.close()
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def send(address: tuple[str, int], method: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection(*address, timeout=5)
+    try:
+        connection.request(method, "/version", body=b"{}" if method == "POST" else None)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def test_a_get_cut_off_before_its_answer_is_tried_on_the_next_machine_a_post_is_not(world):
+    servers, routes, stats, proxies, address = world
+    rude = Rude()
+    try:
+        routes["app"] = [("going", "127.0.0.1", rude.port), target(servers, "m1")]
+        proxies.update("app")
+        assert [send(address, "GET") for _n in range(4)] == [(200, "m1")] * 4
+        statuses = sorted(send(address, "POST")[0] for _n in range(4))
+        assert statuses == [501, 501, 502, 502]  # m1 answers POST 501; the cut-off one 502
+        assert ("app", "going", 502) in stats.records
+    finally:
+        rude.close()

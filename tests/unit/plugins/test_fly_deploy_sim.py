@@ -203,6 +203,19 @@ def test_rolling_updates_in_place_one_batch_at_a_time(client):
     ]
     assert result["plan"]["update"] == ids
     no_lease_left(client)
+
+
+def test_rolling_drains_each_batch_before_its_update(client):
+    ids = seed(client, 2)
+    result, error = run_deploy(client, params(strategy="rolling", settle_s=0.1))
+    assert error is None, error
+    steps = result["steps"]
+    for mid in ids:
+        cordoned = step_index(steps, f"cordoned {mid}")
+        waited = step_index(steps, f"until the proxy stops routing to {mid}")
+        assert cordoned < waited < step_index(steps, f"updated {mid}")
+        assert step_index(steps, f"updated {mid}") < step_index(steps, f"uncordoned {mid}")
+    assert all(m[1:] == ("started", NEW, "r2", False) for m in fleet(client))
     assert not run_deploy(client, params(strategy="rolling"))[0]["changed"]
 
 
