@@ -7,8 +7,11 @@ will change, run the release command, apply the strategy, put things back on fai
 - rolling / canary / immediate update machines in place, in batches (``max_unavailable``;
   immediate: one batch, and it does not wait for checks). Each update is waited for by its new
   ``instance_id``, then its checks. A canary deploy updates one machine first and judges its
-  traffic (``canary_metrics``) before the rest. On a failure every machine already changed is
-  put back to the config it had (machines it created are destroyed).
+  traffic (``canary_metrics``) before the rest. Machines missing to reach ``count`` are
+  created first (a canary's machine is one that serves). On a failure every machine already
+  changed is put back to the config it had (machines it created are destroyed); a request Fly
+  refused (400, 422: a region, image or config it does not take) changed nothing and is not
+  undone.
 - bluegreen creates green machines outside the proxy's routing, waits until they are started
   and pass their checks, uncordons them (now they take traffic), cordons the blue machines
   (no new traffic), then stops and destroys them. Until every blue is cordoned a failure
@@ -30,6 +33,7 @@ from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import VEN
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.deploy_ops import (
     MachineGone,
     Machines,
+    refused,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.leases import LeaseHeld, Leases
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.release_command import (
@@ -147,7 +151,12 @@ class Deploy:
 
     # --- in place: rolling, canary, immediate ---------------------------------------------
     def in_place(self, plan: dp.Plan) -> None:
-        units: list[str | None] = list(plan.update) + [None] * plan.create
+        # New machines first (a canary excepted: it is a machine that serves): a region,
+        # image or config Fly refuses stops the deploy before any machine that serves changed.
+        if plan.strategy == "canary":
+            units: list[str | None] = list(plan.update) + [None] * plan.create
+        else:
+            units = [None] * plan.create + list(plan.update)
         size = dp.batch_size(len(units), self.params.get("max_unavailable") or 1)
         if plan.strategy == "immediate":
             groups = [units] if units else []
@@ -176,11 +185,19 @@ class Deploy:
                 machine = self.ops.create(config, plan.region, register=True)
                 done.append(Change(machine["id"], None))
             else:
-                old = dict(by_id[mid].get("config") or {})
-                started = by_id[mid].get("state") == "started"
-                done.append(Change(mid, old, started))
-                config = dp.machine_config(self.template, self.image, self.release_id, base=old)
-                machine = self.ops.update(mid, config)
+                change = Change(
+                    mid, dict(by_id[mid].get("config") or {}), by_id[mid].get("state") == "started"
+                )
+                config = dp.machine_config(
+                    self.template, self.image, self.release_id, base=change.old
+                )
+                try:
+                    machine = self.ops.update(mid, config)
+                except ApiError as err:
+                    if not refused(err):  # it may have changed: put it back
+                        done.append(change)
+                    raise
+                done.append(change)
             pending.append((machine["id"], machine.get("instance_id")))
         for mid, instance in pending:
             self.ops.wait_state(mid, "started", instance)
