@@ -121,8 +121,9 @@ class Machines:
         )
         self.log(f"stopping {mid}")
 
-    def destroy(self, mid: str, force: bool = True) -> bool:
-        """Destroy ``mid``; False when it was already gone."""
+    def destroy(self, mid: str, force: bool = True, wait: bool = False) -> bool:
+        """Destroy ``mid``; False when it was already gone. ``wait``: until Fly says it is
+        destroyed (a machine that ran is stopped first: it stays in the app's list until then)."""
         try:
             self._change(
                 "destroy",
@@ -134,6 +135,8 @@ class Machines:
             self.log(f"{mid} was already destroyed")
             return False
         self.leases.forget(mid)
+        if wait:
+            self.client.wait_machine(self.app, mid, "destroyed", None, self.wait_timeout)
         self.log(f"destroyed {mid}")
         return True
 

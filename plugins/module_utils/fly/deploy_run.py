@@ -216,7 +216,7 @@ class Deploy:
         for change in reversed(done):
             try:
                 if change.old is None:
-                    self.ops.destroy(change.mid)
+                    self.ops.destroy(change.mid, wait=True)
                     gone.append(change.mid)
                     continue
                 machine = self.ops.update(change.mid, change.old)
@@ -274,7 +274,7 @@ class Deploy:
                 problems.append(f"uncordon {blue}: {problem}")
         for green in greens:
             try:
-                self.ops.destroy(green["id"])
+                self.ops.destroy(green["id"], wait=True)
             except ApiError as problem:
                 problems.append(f"destroy {green['id']}: {problem}")
         note = f"rolled back: {len(greens)} green machine(s) destroyed, the blue ones serve"
