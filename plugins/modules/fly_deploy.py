@@ -65,8 +65,12 @@ options:
         Fly's Prometheus metrics; missing data fails the step. Then it goes on as V(rolling).
       - V(immediate) updates every machine at once and waits only for them to start, not for
         their checks.
-      - Machines missing to reach O(count) are created (bluegreen creates them all); machines
-        over O(count) are cordoned, stopped and destroyed once the rest serve.
+      - Machines missing to reach O(count) are created (bluegreen creates them all), before
+        any machine is updated (a canary's machine excepted); machines over O(count) are
+        cordoned, stopped and destroyed once the rest serve.
+      - An image Fly cannot pull, an unknown region or a machine config Fly refuses fails the
+        deploy at the first machine it would create or update, naming the option (O(image),
+        O(region), C(config.guest.cpus), ...); no machine is left changed or behind.
     type: str
     choices: [bluegreen, rolling, canary, immediate]
     default: bluegreen
@@ -420,6 +424,11 @@ def check_params(params):
             raise ApiError.refusal(f"{key} must be at least 1 second, got {params[key]}")
 
 
+# The fields of a machine config the module fills from its own options: an error about one
+# names the option.
+OPTION_OF_FIELD = {"config.image": "image", "config.metadata.sigma_release": "release_id"}
+
+
 def run_deploy(client, params, check_mode=False, hooks=()):
     """The whole task: ``(result, error)``; ``error`` is None or the :class:`ApiError` that
     stopped it (the result then says what was done)."""
@@ -444,6 +453,7 @@ def run_deploy(client, params, check_mode=False, hooks=()):
         if plan.changed and not check_mode:
             deploy.apply(plan)
     except ApiError as err:
+        err.field = OPTION_OF_FIELD.get(err.field, err.field)
         error = err
     problems = deploy.leases.problems
     if problems:

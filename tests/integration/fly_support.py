@@ -35,7 +35,7 @@ def app_config(image: str, release_id: str, **extra) -> dict:
     """The notes API as a Fly machine: port 80 → 8000, checked by GET /healthz."""
     config = {
         "image": image,
-        "env": {"RELEASE_ID": release_id},
+        "env": {"RELEASE_ID": release_id, "WEB_CONCURRENCY": "1"},
         "guest": {"cpu_kind": "shared", "cpus": 1, "memory_mb": 512},
         "services": [
             {

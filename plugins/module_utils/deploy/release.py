@@ -39,6 +39,22 @@ IGNORED_DIRS = frozenset(
 IGNORED_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".tsbuildinfo")
 
 RELEASE_ID_RE = re.compile(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-z]{1,40}$")
+# An image reference's digest, and its tag (the OCI distribution spec's grammar of a tag).
+IMAGE_DIGEST_RE = re.compile(r"@sha256:([0-9a-f]{12})[0-9a-f]{52}\Z")
+IMAGE_TAG_RE = re.compile(r":([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})\Z")
+
+
+def image_release_id(image: str, given: str = "") -> str:
+    """The release id of a deploy of an image (the fly rung): ``given`` when not empty, else
+    ``sha256-`` and the first 12 hex digits of the image's digest, else its tag; empty when the
+    image has neither (``registry.fly.io/notes``)."""
+    if given:
+        return given
+    digest = IMAGE_DIGEST_RE.search(image)
+    if digest:
+        return f"sha256-{digest.group(1)}"
+    tag = IMAGE_TAG_RE.search(image)
+    return tag.group(1) if tag else ""
 
 
 def sha256_file(path: str) -> str:

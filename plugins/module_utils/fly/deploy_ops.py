@@ -26,6 +26,12 @@ class MachineGone(ApiError):
 
 
 DEAD_STATES = ("stopped", "suspended", "failed", "destroying", "destroyed")
+# Fly refused the request (a config, region or image it does not take): nothing changed.
+REFUSED = (400, 422)
+
+
+def refused(err: ApiError) -> bool:
+    return err.status in REFUSED
 
 
 def describe_checks(machine: Mapping[str, Any]) -> str:
@@ -73,8 +79,13 @@ class Machines:
             body["region"] = region
         if not register:
             body["skip_service_registration"] = True
-        self.touched = True
-        machine = self.client.create_machine(self.app, body)
+        touched, self.touched = self.touched, True
+        try:
+            machine = self.client.create_machine(self.app, body)
+        except ApiError as err:
+            if refused(err):
+                self.touched = touched
+            raise
         self.leases.adopt(machine)
         where = f" in {machine.get('region')}" if machine.get("region") else ""
         self.log(
@@ -110,8 +121,9 @@ class Machines:
         )
         self.log(f"stopping {mid}")
 
-    def destroy(self, mid: str, force: bool = True) -> bool:
-        """Destroy ``mid``; False when it was already gone."""
+    def destroy(self, mid: str, force: bool = True, wait: bool = False) -> bool:
+        """Destroy ``mid``; False when it was already gone. ``wait``: until Fly says it is
+        destroyed (a machine that ran is stopped first: it stays in the app's list until then)."""
         try:
             self._change(
                 "destroy",
@@ -123,6 +135,8 @@ class Machines:
             self.log(f"{mid} was already destroyed")
             return False
         self.leases.forget(mid)
+        if wait:
+            self.client.wait_machine(self.app, mid, "destroyed", None, self.wait_timeout)
         self.log(f"destroyed {mid}")
         return True
 
@@ -130,10 +144,12 @@ class Machines:
         """``call(nonce)`` under the machine's lease; a machine that is gone (unknown, or
         destroyed: Fly answers 404 or 409) is :class:`MachineGone`; any other error names
         the machine."""
-        self.touched = True
+        touched, self.touched = self.touched, True
         try:
             return call(self.leases.nonce(mid))
         except ApiError as err:
+            if refused(err):
+                self.touched = touched
             if err.status in (404, 409) and self.is_gone(mid):
                 raise MachineGone(
                     err.vendor, err.status, "machine_gone", f"machine {mid} is gone ({what})"

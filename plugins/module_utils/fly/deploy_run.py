@@ -7,8 +7,11 @@ will change, run the release command, apply the strategy, put things back on fai
 - rolling / canary / immediate update machines in place, in batches (``max_unavailable``;
   immediate: one batch, and it does not wait for checks). Each update is waited for by its new
   ``instance_id``, then its checks. A canary deploy updates one machine first and judges its
-  traffic (``canary_metrics``) before the rest. On a failure every machine already changed is
-  put back to the config it had (machines it created are destroyed).
+  traffic (``canary_metrics``) before the rest. Machines missing to reach ``count`` are
+  created first (a canary's machine is one that serves). On a failure every machine already
+  changed is put back to the config it had (machines it created are destroyed); a request Fly
+  refused (400, 422: a region, image or config it does not take) changed nothing and is not
+  undone.
 - bluegreen creates green machines outside the proxy's routing, waits until they are started
   and pass their checks, uncordons them (now they take traffic), cordons the blue machines
   (no new traffic), then stops and destroys them. Until every blue is cordoned a failure
@@ -30,6 +33,7 @@ from ansible_collections.sigma.deploy.plugins.module_utils.fly.client import VEN
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.deploy_ops import (
     MachineGone,
     Machines,
+    refused,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.leases import LeaseHeld, Leases
 from ansible_collections.sigma.deploy.plugins.module_utils.fly.release_command import (
@@ -147,7 +151,12 @@ class Deploy:
 
     # --- in place: rolling, canary, immediate ---------------------------------------------
     def in_place(self, plan: dp.Plan) -> None:
-        units: list[str | None] = list(plan.update) + [None] * plan.create
+        # New machines first (a canary excepted: it is a machine that serves): a region,
+        # image or config Fly refuses stops the deploy before any machine that serves changed.
+        if plan.strategy == "canary":
+            units: list[str | None] = list(plan.update) + [None] * plan.create
+        else:
+            units = [None] * plan.create + list(plan.update)
         size = dp.batch_size(len(units), self.params.get("max_unavailable") or 1)
         if plan.strategy == "immediate":
             groups = [units] if units else []
@@ -170,7 +179,7 @@ class Deploy:
     def _apply_batch(self, group, done: list[Change], plan: dp.Plan) -> list[str]:
         by_id = {m["id"]: m for m in self.before}
         pending: list[tuple[str, str | None]] = []
-        updates: list[tuple[str, dict]] = []
+        updates: list[Change] = []
         for mid in group:
             if mid is None:
                 config = dp.machine_config(self.template, self.image, self.release_id)
@@ -179,23 +188,8 @@ class Deploy:
                 pending.append((machine["id"], machine.get("instance_id")))
             else:
                 old = dict(by_id[mid].get("config") or {})
-                started = by_id[mid].get("state") == "started"
-                done.append(Change(mid, old, started))
-                updates.append((mid, old))
-        # Drained first (not immediate): cordoned, then Fly's proxy is given time to stop
-        # routing to them, so the update's stop meets no request.
-        draining = [
-            mid for mid, _old in updates
-            if plan.strategy != "immediate" and by_id[mid].get("state") == "started"
-        ]  # fmt: skip
-        for mid in draining:
-            self.ops.cordon(mid)
-        if draining:
-            self._settle(f"the proxy stops routing to {', '.join(draining)}")
-        for mid, old in updates:
-            config = dp.machine_config(self.template, self.image, self.release_id, base=old)
-            machine = self.ops.update(mid, config)
-            pending.append((machine["id"], machine.get("instance_id")))
+                updates.append(Change(mid, old, by_id[mid].get("state") == "started"))
+        pending += self._update(updates, done, drain=plan.strategy != "immediate")
         for mid, instance in pending:
             self.ops.wait_state(mid, "started", instance)
         if plan.strategy != "immediate":
@@ -205,6 +199,48 @@ class Deploy:
                     self.ops.uncordon(mid)
         return [pair[0] for pair in pending]
 
+    def _update(
+        self, updates: list[Change], done: list[Change], drain: bool
+    ) -> list[tuple[str, str | None]]:
+        """Update machines in place; returns (id, new instance id) of each. With ``drain``,
+        the started ones are cordoned first and Fly's proxy is given ``settle_s`` to stop
+        routing to them, so the update's stop meets no request."""
+        draining = [c.mid for c in updates if drain and c.was_started]
+        pending = []
+        touched = self.ops.touched
+        try:
+            for mid in draining:
+                self.ops.cordon(mid)
+            if draining:
+                self._settle(f"the proxy stops routing to {', '.join(draining)}")
+            for change in updates:
+                config = dp.machine_config(
+                    self.template, self.image, self.release_id, base=change.old
+                )
+                try:
+                    machine = self.ops.update(change.mid, config)
+                except ApiError as err:
+                    if not refused(err):  # it may have changed: put it back
+                        done.append(change)
+                    raise
+                done.append(change)
+                pending.append((machine["id"], machine.get("instance_id")))
+        except BaseException:
+            # Drained but not changed: back into the proxy's routing (a changed one is put
+            # back, and uncordoned, by _roll_back).
+            changed = {c.mid for c in done}
+            restored = True
+            for mid in draining:
+                if mid not in changed:
+                    try:
+                        self.ops.uncordon(mid)
+                    except ApiError:
+                        restored = False
+            if restored and not changed & {c.mid for c in updates}:
+                self.ops.touched = touched  # cordoned and uncordoned: as they were
+            raise
+        return pending
+
     def _roll_back(self, done: list[Change], err: BaseException) -> None:
         """Put every changed machine back (newest change first); say so in ``err``."""
         if not done:
@@ -213,7 +249,7 @@ class Deploy:
         for change in reversed(done):
             try:
                 if change.old is None:
-                    self.ops.destroy(change.mid)
+                    self.ops.destroy(change.mid, wait=True)
                     gone.append(change.mid)
                     continue
                 machine = self.ops.update(change.mid, change.old)
@@ -272,7 +308,7 @@ class Deploy:
                 problems.append(f"uncordon {blue}: {problem}")
         for green in greens:
             try:
-                self.ops.destroy(green["id"])
+                self.ops.destroy(green["id"], wait=True)
             except ApiError as problem:
                 problems.append(f"destroy {green['id']}: {problem}")
         note = f"rolled back: {len(greens)} green machine(s) destroyed, the blue ones serve"

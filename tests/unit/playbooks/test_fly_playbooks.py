@@ -40,8 +40,8 @@ def migrations(vendor, monkeypatch) -> list[str]:
     ran: list[str] = []
 
     def launch_or_exit(key, spec, report):
-        if not (spec.cmd and spec.cmd[0] == MIGRATE):
-            launch(key, spec, report)
+        if not (spec.cmd and spec.cmd[0] == MIGRATE) or ":missing" in spec.image:
+            launch(key, spec, report)  # (the runtime cannot pull a :missing image)
             return
         ran.append(spec.image)
 
@@ -175,9 +175,10 @@ def test_the_demo_then_deploy_and_rollback_through_the_same_playbooks(play, vend
     assert not (play.state / "notes" / "lock.json").exists()
 
 
-def test_a_failing_release_is_recorded_failed_and_the_app_keeps_serving(play, vendor, migrations):
+def test_failing_releases_are_recorded_failed_and_the_app_keeps_serving(play, vendor, migrations):
     assert play("fly_app.yml")[0] == 0
     assert play("deploy.yml", "-e", f"image={IMAGE_1}")[0] == 0
+    ids = sorted(m.id for m in machines(vendor, "notes"))
 
     # Its checks never pass (the memory runtime's hook); 3 s is all the wait gets.
     rc, report = play(
@@ -191,6 +192,20 @@ def test_a_failing_release_is_recorded_failed_and_the_app_keeps_serving(play, ve
     assert (last["release_id"], last["result"], last["host_results"]["fly-notes"]["result"]) == (
         "failing", "failed", "failed",
     )  # fmt: skip
+    assert not (play.state / "notes" / "lock.json").exists()
+
+    # An image that does not exist: the message names it, nothing moves, recorded failed.
+    missing = "registry.fly.io/notes:missing"
+    rc, report = play("deploy.yml", "-e", f"image={missing}")
+    assert rc == 2, failure(report)
+    message = task_result(report, "sigma.deploy.app_deploy : Fail when")["msg"]
+    assert "for field 'image': " in message, message
+    assert f"unable to pull image {missing}" in message, message
+    assert served(vendor) == [(IMAGE_1, "r1"), (IMAGE_1, "r1")]
+    assert sorted(m.id for m in machines(vendor, "notes")) == ids
+    last = ledger(play.state)[-1]
+    assert (last["release_id"], last["image"], last["result"]) == ("missing", missing, "failed")
+    assert f"unable to pull image {missing}" in last["error"]
     assert not (play.state / "notes" / "lock.json").exists()
 
     # The same release again: nothing to do, and the deploy says so.

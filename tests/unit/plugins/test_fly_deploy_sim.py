@@ -37,14 +37,19 @@ TEMPLATE = {
 }
 
 
-@pytest.fixture
-def client(sim) -> FlyClient:
+def sim_client(sim) -> FlyClient:
+    """A client of the simulator's Fly, retrying little."""
     return FlyClient(
         sim.url + "/fly",
         sim.token,
         ca_path=sim.ca_path,
         retry=RetryPolicy(retries=2, total=5, base=0.05, cap=0.2),
     )
+
+
+@pytest.fixture
+def client(sim) -> FlyClient:
+    return sim_client(sim)
 
 
 @pytest.fixture
