@@ -48,7 +48,6 @@ def args(world: FlyWorld, release_id: str, strategy: str, **extra) -> dict:
         "count": COUNT,
         "region": "ams",
         "config": template(world, release_id),
-        "release_command": ["notes-api-migrate"],
         "wait_timeout": 180,
         "settle_s": 1,  # the proxy stand-in applies a routing change at once (Fly: seconds)
         **extra,
@@ -62,9 +61,8 @@ def app(fly_world: FlyWorld, tmp_path_factory) -> str:
     database_url = world.database(f"{APP}-db", secrets.token_urlsafe(12))
     world.ok("POST", "/apps", {"app_name": APP, "org_slug": "personal"})
     world.ok("POST", f"/apps/{APP}/secrets", {"values": {"DATABASE_URL": database_url}})
-    rc, result, output = deploy_play(
-        world, tmp_path_factory.mktemp("r0"), "r0", args(world, "r0", "immediate")
-    )
+    first = args(world, "r0", "immediate", release_command=["notes-api-migrate"])
+    rc, result, output = deploy_play(world, tmp_path_factory.mktemp("r0"), "r0", first)
     assert rc == 0, output[-5000:]
     assert result["changed"] is True
     wait_serving(world, "r0")
@@ -107,7 +105,7 @@ def under_load(world: FlyWorld, action):
 @pytest.mark.parametrize(
     ("strategy", "release_id", "extra"),
     [
-        ("bluegreen", "r1", {}),
+        ("bluegreen", "r1", {"release_command": ["notes-api-migrate"]}),
         ("rolling", "r2", {"max_unavailable": 1}),
         (
             "canary",
