@@ -170,7 +170,7 @@ options:
       - Seconds to wait for Fly's proxy to apply a routing change, so that no request meets a
         machine that is going away. V(bluegreen) waits after it uncordons the green machines
         before it cordons the blue ones, and again before it stops the cordoned blue ones
-        (flyctl waits 10 s at both points). V(rolling) and V(canary) drain each batch: its
+        (flyctl waits 10 s at both points). V(rolling) and V(canary) drain each batch; its
         machines are cordoned, then updated this many seconds later (flyctl does not drain).
         V(0) does not wait; the local simulator's proxy stand-in applies a change at once.
     type: float
