@@ -38,6 +38,8 @@ options:
       - Seconds to wait for the API to accept a connection and for each answer.
       - A wait for a machine's state is asked in parts shorter than this, so it may last
         longer (see the module's C(wait_timeout) where it has one).
+      - Fly answers the creation or the update of a machine once its image is pulled and the
+        machine launched, so those calls wait at least 120 seconds.
     type: float
     default: 30
 attributes:

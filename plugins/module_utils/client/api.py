@@ -244,9 +244,12 @@ class ApiClient:
     def delete(self, path):
         return self.request("DELETE", path)
 
-    def request(self, method, path, params=None, body=None, idempotent=False, headers=None):
+    def request(
+        self, method, path, params=None, body=None, idempotent=False, headers=None, timeout=None
+    ):
         """Send one request, retrying as the policy allows; the parsed JSON body (or None).
-        ``headers`` are added to this request only (Fly's lease nonce).
+        ``headers`` are added to this request only (Fly's lease nonce); ``timeout`` replaces
+        the client's for this request (a call the vendor answers only when its work is done).
 
         A failure is retried when it may pass (:meth:`retryable`) and sending the request again
         cannot do it twice: the method is idempotent (or the caller says so with
@@ -258,7 +261,7 @@ class ApiClient:
         while True:
             attempt += 1
             try:
-                return self._send(method, path, params, body, headers)
+                return self._send(method, path, params, body, headers, timeout)
             except ApiError as err:
                 if not self.retryable(err):
                     raise
@@ -289,8 +292,9 @@ class ApiClient:
         )
 
     # --- sending ------------------------------------------------------------------------------
-    def _send(self, method, path, params, body, headers=None):
+    def _send(self, method, path, params, body, headers=None, timeout=None):
         url = self.base_url + path
+        timeout = timeout or self.timeout
         extra = {"headers": headers} if headers else {}
         try:
             response = self.session.request(
@@ -298,7 +302,7 @@ class ApiClient:
                 url,
                 params=params,
                 json=body,
-                timeout=self.timeout,
+                timeout=timeout,
                 verify=self.verify,
                 **extra,
             )
@@ -310,9 +314,7 @@ class ApiClient:
                 "set ca_path (or REQUESTS_CA_BUNDLE) to the CA that signed it",
             ) from None
         except requests.exceptions.Timeout as exc:
-            err = self._error(
-                None, "timeout", f"no answer from {self.base_url} within {self.timeout}s"
-            )
+            err = self._error(None, "timeout", f"no answer from {self.base_url} within {timeout}s")
             err.sent = not _never_sent(exc)
             raise err from None
         except requests.exceptions.RequestException as exc:

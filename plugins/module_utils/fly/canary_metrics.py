@@ -95,9 +95,9 @@ class PrometheusClient(ApiClient):
     vendor = "Fly Prometheus"
     api_calls = 0  # requests sent (retries included), counted per client
 
-    def _send(self, method, path, params, body, headers=None):
+    def _send(self, method, path, params, body, headers=None, timeout=None):
         self.api_calls += 1
-        return super()._send(method, path, params, body, headers)
+        return super()._send(method, path, params, body, headers, timeout)
 
     def error_from_response(self, status, body):
         body = body if isinstance(body, dict) else {}

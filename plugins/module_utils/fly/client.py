@@ -38,6 +38,7 @@ from ansible_collections.sigma.deploy.plugins.module_utils.fly.errors import (
 
 DEFAULT_API_URL = "https://api.machines.dev"
 NONCE_HEADER = "fly-machine-lease-nonce"
+LAUNCH_TIMEOUT = 120  # seconds: the least a create or update of a machine may take
 WAIT_CHUNK_MAX = 60  # the most seconds one /wait may be asked to hold (Fly's proxy limit)
 
 
@@ -104,17 +105,19 @@ class FlyClient(ApiClient):
         )
 
     # --- transport ----------------------------------------------------------------------------
-    def request(self, method, path, params=None, body=None, idempotent=False, headers=None):
+    def request(
+        self, method, path, params=None, body=None, idempotent=False, headers=None, timeout=None
+    ):
         try:
-            return super().request(method, path, params, body, idempotent, headers)
+            return super().request(method, path, params, body, idempotent, headers, timeout)
         except ApiError as err:
             if err.field is None and err.status is not None:
                 err.field = request_field(err.status, err.message, path, body)
             raise
 
-    def _send(self, method, path, params, body, headers=None):
+    def _send(self, method, path, params, body, headers=None, timeout=None):
         self.api_calls += 1
-        return super()._send(method, path, params, body, headers)
+        return super()._send(method, path, params, body, headers, timeout)
 
     def error_from_response(self, status, body):
         return fly_error(status, body)
@@ -166,11 +169,22 @@ class FlyClient(ApiClient):
     def get_machine(self, app, mid):
         return self.get(self._machine(app, mid))
 
+    # Fly answers a create or an update once the machine's image is pulled and the machine
+    # launched: with a large image or a busy host that takes longer than an ordinary call.
+    def _launch_timeout(self):
+        return max(self.timeout, LAUNCH_TIMEOUT)
+
     def create_machine(self, app, body, nonce=None):
-        return self.request("POST", self._machines(app), body=body, headers=self._nonce(nonce))
+        return self.request(
+            "POST", self._machines(app), body=body, headers=self._nonce(nonce),
+            timeout=self._launch_timeout(),
+        )  # fmt: skip
 
     def update_machine(self, app, mid, body, nonce):
-        return self.request("POST", self._machine(app, mid), body=body, headers=self._nonce(nonce))
+        return self.request(
+            "POST", self._machine(app, mid), body=body, headers=self._nonce(nonce),
+            timeout=self._launch_timeout(),
+        )  # fmt: skip
 
     def start_machine(self, app, mid, nonce=None):
         return self.request("POST", self._machine(app, mid, "/start"), headers=self._nonce(nonce))

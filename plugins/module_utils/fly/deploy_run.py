@@ -241,6 +241,19 @@ class Deploy:
             raise
         return pending
 
+    def _put_back(self, change: Change) -> dict[str, Any]:
+        """Update a machine to its previous config. An update of ours that did not answer in
+        time may still be at work on it (Fly: 409, the machine is replacing): once it has
+        ended, the machine is put back."""
+        try:
+            return self.ops.update(change.mid, change.old)
+        except ApiError as err:
+            if err.status != 409 or isinstance(err, MachineGone):
+                raise
+            self.log(f"{change.mid} is still changing: putting it back once that has ended")
+            self.ops.wait_state(change.mid, "started")
+            return self.ops.update(change.mid, change.old)
+
     def _roll_back(self, done: list[Change], err: BaseException) -> None:
         """Put every changed machine back (newest change first); say so in ``err``."""
         if not done:
@@ -252,7 +265,7 @@ class Deploy:
                     self.ops.destroy(change.mid, wait=True)
                     gone.append(change.mid)
                     continue
-                machine = self.ops.update(change.mid, change.old)
+                machine = self._put_back(change)
                 if change.was_started:
                     self.ops.wait_state(change.mid, "started", machine.get("instance_id"))
                     self.ops.wait_healthy(change.mid, machine.get("instance_id"))

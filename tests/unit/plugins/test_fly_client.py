@@ -228,3 +228,12 @@ def test_a_lease_held_by_another_names_holder_and_expiry(session, clock):
 
 def test_lease_holder_without_an_expiry():
     assert lease_holder({"owner": "bob"}) == "bob"
+
+
+def test_a_create_or_an_update_may_take_as_long_as_a_launch(session, clock):
+    api = client(session, clock, timeout=30.0)
+    session.answer(*[OK] * 3)
+    api.create_machine("a", {"config": {"image": "x"}})
+    api.update_machine("a", "m1", {"config": {"image": "x"}}, "n-1")
+    api.get_machine("a", "m1")
+    assert [c["timeout"] for c in session.calls] == [120, 120, 30.0]

@@ -513,3 +513,31 @@ def test_leases_are_refreshed_while_the_deploy_works(client):
     assert leases.problems == []
     with pytest.raises(ApiError):
         client.get_lease(APP, mid)
+
+
+def test_a_machine_still_changing_is_put_back_once_its_change_has_ended():
+    from types import SimpleNamespace
+
+    from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError as Err
+    from ansible_collections.sigma.deploy.plugins.module_utils.fly import deploy_run
+
+    calls = []
+
+    def update(mid, config):
+        calls.append(("update", mid, config))
+        if len(calls) == 1:
+            raise Err("Fly", 409, "conflict", f"update {mid}: machine is replacing")
+        return {"id": mid, "instance_id": "i2"}
+
+    ops = SimpleNamespace(
+        update=update, wait_state=lambda mid, state: calls.append(("wait", mid, state))
+    )
+    runner = SimpleNamespace(ops=ops, log=lambda text: calls.append(("log", text)))
+    change = deploy_run.Change("m1", {"image": "old"}, True)
+    machine = deploy_run.Deploy._put_back(runner, change)
+    assert machine == {"id": "m1", "instance_id": "i2"}
+    assert [c for c in calls if c[0] != "log"] == [
+        ("update", "m1", {"image": "old"}),
+        ("wait", "m1", "started"),
+        ("update", "m1", {"image": "old"}),
+    ]
