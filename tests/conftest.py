@@ -46,6 +46,24 @@ class CloudSim:
         }[vendor]
         return self.url + prefix
 
+    @property
+    def aws_url(self) -> str:
+        """Where the AWS APIs answer (``AWS_ENDPOINT_URL``)."""
+        return next(v.url for v in self.sim.vendors if v.name == "aws")
+
+    def aws(self, service: str, region: str = "us-east-1"):
+        """A boto3 client of the local AWS, as a user's environment would make it."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            verify=self.ca_path,
+        )
+
     def admin(self, path: str, data: dict | None = None) -> dict:
         import ssl
 

@@ -4,7 +4,9 @@
 #   tools/cloudsim.sh start    start (or keep) a simulator with the podman backend, over HTTPS
 #   tools/cloudsim.sh stop     stop it; it removes the servers it started
 #   tools/cloudsim.sh env      print the environment a client needs (eval "$(... env)"); Fly's
-#                              clients append /v1 to FLY_FLAPS_BASE_URL, reaching /fly/v1
+#                              clients append /v1 to FLY_FLAPS_BASE_URL, reaching /fly/v1; boto3,
+#                              the AWS CLI and amazon.aws read AWS_ENDPOINT_URL (the local AWS, on
+#                              CLOUDSIM_AWS_PORT = CLOUDSIM_PORT + 1) and test credentials
 #
 # State lives in CLOUDSIM_STATE (.build/cloudsim/): pid, log, the simulator's CA (ca.pem) and the
 # trust bundle the environment names (ca-bundle.pem: what was trusted before, plus that CA, so
@@ -20,6 +22,7 @@ token="${CLOUDSIM_TOKEN:-sim-token}"
 python="${VENV:-$root_dir/.venv}/bin/python"
 url="https://127.0.0.1:$port"
 registry_port="${CLOUDSIM_REGISTRY_PORT:-$((port - 3000))}"
+aws_port="${CLOUDSIM_AWS_PORT:-$((port + 1))}"
 
 healthy() {
   [[ -f "$state/ca.pem" ]] && "$python" - "$url" "$state/ca.pem" <<'PY' >/dev/null 2>&1
@@ -40,7 +43,7 @@ start() {
   # One simple command in the background, so $! is the simulator itself.
   CLOUDSIM_PORT="$port" CLOUDSIM_TOKEN="$token" CLOUDSIM_TLS=1 CLOUDSIM_CA="$state/ca.pem" \
     CLOUDSIM_BACKEND="${CLOUDSIM_BACKEND:-podman}" \
-    CLOUDSIM_STATE="$state" CLOUDSIM_REGISTRY_PORT="$registry_port" \
+    CLOUDSIM_STATE="$state" CLOUDSIM_REGISTRY_PORT="$registry_port" CLOUDSIM_AWS_PORT="$aws_port" \
     CLOUDSIM_ACTION_DELAY="${CLOUDSIM_ACTION_DELAY:-1}" \
     nohup "$python" -m tests.cloudsim >"$state/log" 2>&1 &
   echo $! >"$state/pid"
@@ -79,6 +82,9 @@ export HCLOUD_TOKEN=$token HCLOUD_ENDPOINT=$url/hetzner/v1
 export DIGITALOCEAN_TOKEN=$token DIGITALOCEAN_ENDPOINT=$url/digitalocean
 export FLY_API_TOKEN=$token FLY_FLAPS_BASE_URL=$url/fly
 export REQUESTS_CA_BUNDLE=$state/ca-bundle.pem
+export AWS_ENDPOINT_URL=https://127.0.0.1:$aws_port AWS_CA_BUNDLE=$state/ca-bundle.pem
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
 export SIGMA_REGISTRY=127.0.0.1:$registry_port
 EOT
 }

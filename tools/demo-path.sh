@@ -7,7 +7,7 @@
 # same for `make demo RUNG=fly` (images built and pushed to the local registry, the Fly app,
 # release 2 by blue-green under load) and its `make demo-clean`.
 #
-# The copy's simulator listens on SIGMA_DEMO_PATH_PORT (8766) and its servers live on a network
+# The copy's simulator listens on SIGMA_DEMO_PATH_PORT (8775; its AWS APIs on 8776) and its servers live on a network
 # of their own (sigma-demo-path, 10.89.214.0/24), so that neither meets a demo of the user's
 # nor the hosts of the other checks.
 set -euo pipefail
@@ -15,7 +15,7 @@ root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 copy="$root_dir/.build/demo-path"
 
 export VENV="${VENV:-$root_dir/.venv}"
-export CLOUDSIM_PORT="${SIGMA_DEMO_PATH_PORT:-8766}"
+export CLOUDSIM_PORT="${SIGMA_DEMO_PATH_PORT:-8775}"
 export SIGMA_NETWORK=sigma-demo-path SIGMA_SUBNET=10.89.214.0/24
 
 # What an interrupted run left: its simulator (which would hold the port) and its network.

@@ -3,7 +3,8 @@
 Settings come from the environment: CLOUDSIM_PORT (8765), CLOUDSIM_TOKEN (sim-token),
 CLOUDSIM_TLS=1 with CLOUDSIM_CA (where the CA's PEM is written), CLOUDSIM_BACKEND
 (memory | podman), CLOUDSIM_ACTION_DELAY (seconds), CLOUDSIM_FAULTS (JSON, see core.Faults),
-CLOUDSIM_RECORD (a file that receives every exchange as a JSON line).
+CLOUDSIM_RECORD (a file that receives every exchange as a JSON line), CLOUDSIM_AWS_PORT
+(where the AWS APIs answer; CLOUDSIM_PORT + 1).
 """
 
 import signal
@@ -24,7 +25,8 @@ def main() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     for vendor in sim.vendors:
-        print(f"cloudsim: {vendor.name} at {url}{vendor.prefix}", flush=True)
+        where = getattr(vendor, "url", None) or f"{url}{vendor.prefix}"
+        print(f"cloudsim: {vendor.name} at {where}", flush=True)
     if settings.tls:
         print(f"cloudsim: CA certificate in {settings.ca_path}", flush=True)
     stop.wait()

@@ -14,7 +14,14 @@ from .server import Server, Simulator, serve
 # Vendor modules, each with a ``make(faults, backend)`` that returns a Vendor or a list of them
 # (Fly: the Machines API under /fly/v1 and its Prometheus API under /fly/prometheus); one
 # missing is left out.
-VENDOR_MODULES = ("tests.cloudsim.hetzner", "tests.cloudsim.digitalocean", "tests.cloudsim.fly")
+# AWS (moto plus our engines) serves on a port of its own: CLOUDSIM_AWS_PORT, by default the
+# simulator's port + 1 (any free port when the simulator's is 0).
+VENDOR_MODULES = (
+    "tests.cloudsim.hetzner",
+    "tests.cloudsim.digitalocean",
+    "tests.cloudsim.fly",
+    "tests.cloudsim.aws",
+)
 
 
 @dataclass
@@ -28,6 +35,7 @@ class Settings:
     action_delay: float = 0.0
     faults: dict = field(default_factory=dict)
     record: str | None = None
+    aws_port: int | None = None  # None: port + 1 (0 when port is 0)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -42,7 +50,13 @@ class Settings:
             action_delay=float(env.get("CLOUDSIM_ACTION_DELAY", "0")),
             faults=json.loads(env.get("CLOUDSIM_FAULTS", "{}")),
             record=env.get("CLOUDSIM_RECORD") or None,
+            aws_port=int(env["CLOUDSIM_AWS_PORT"]) if env.get("CLOUDSIM_AWS_PORT") else None,
         )
+
+    def aws_port_or_default(self) -> int:
+        if self.aws_port is not None:
+            return self.aws_port
+        return self.port + 1 if self.port else 0
 
 
 def make_backend(name: str):
@@ -66,7 +80,7 @@ def build(settings: Settings) -> Simulator:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
-            if exc.name != module_name:
+            if exc.name not in (module_name, "moto"):
                 raise
             continue
         made = module.make(faults, backend)
@@ -90,4 +104,12 @@ def start(settings: Settings) -> tuple[Server, Simulator, str]:
     host, port = server.server_address[:2]
     scheme = "https" if settings.tls else "http"
     threading.Thread(target=server.serve_forever, name="cloudsim", daemon=True).start()
+    for vendor in sim.vendors:
+        if hasattr(vendor, "serve"):
+            try:
+                vendor.serve(settings.host, settings.aws_port_or_default(), context)
+            except OSError:
+                server.shutdown()
+                sim.close()
+                raise
     return server, sim, f"{scheme}://{host}:{port}"

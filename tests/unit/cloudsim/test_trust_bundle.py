@@ -86,6 +86,7 @@ def demo_env(tmp_path, index_server):
         "REQUESTS_CA_BUNDLE": str(index_ca),
         "CLOUDSIM_STATE": str(tmp_path / "state"),
         "CLOUDSIM_PORT": str(_free_port()),
+        "CLOUDSIM_AWS_PORT": str(_free_port()),
         "CLOUDSIM_BACKEND": "memory",
         "VENV": sys.prefix,
     }
@@ -125,6 +126,26 @@ def test_fly_clients_reach_the_simulator_with_the_printed_environment(demo_env):
     )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"total_apps": 0, "apps": []}
+
+
+def test_aws_clients_reach_the_local_aws_with_the_printed_environment(demo_env, monkeypatch):
+    """boto3 takes the endpoint, region, credentials and CA bundle from the environment alone,
+    as the AWS CLI and amazon.aws do."""
+    import boto3
+
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_CA_BUNDLE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+    ):
+        monkeypatch.setenv(name, demo_env[name])
+    sqs = boto3.session.Session().client("sqs")
+    url = sqs.create_queue(QueueName="env-check")["QueueUrl"]
+    assert url.endswith("/123456789012/env-check")
+    assert sqs.list_queues()["QueueUrls"] == [url]
 
 
 def test_the_bundle_holds_each_certificate_once_and_the_simulators_ca_last(tmp_path):
