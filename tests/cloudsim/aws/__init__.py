@@ -35,10 +35,14 @@ class AwsVendor(Vendor):
         self.gateway = Gateway()
         self.url: str | None = None
         self._server: Any = None
-        self.engines: list[Any] = []
+        self.engines: dict[str, Any] = {}
         for name in ENGINES:
             module = importlib.import_module(f"{__name__}.{name}")
-            self.engines.append(module.install(self))
+            self.engines[name] = module.install(self)
+
+    def engine(self, name: str) -> Any:
+        """An installed engine by its module's name (``ecs``, ``elb``, ``rds``), or None."""
+        return self.engines.get(name)
 
     @property
     def lock(self) -> threading.RLock:  # type: ignore[override]
@@ -69,7 +73,7 @@ class AwsVendor(Vendor):
     def admin(self, method: str, path: str, body: Any) -> Response | None:
         if path == "/_admin/aws/endpoint" and method == "GET":
             return Response(200, {"url": self.url, "account_id": ACCOUNT_ID})
-        for engine in self.engines:
+        for engine in self.engines.values():
             answer = getattr(engine, "admin", None)
             found = answer(method, path, body) if answer else None
             if found is not None:
@@ -77,13 +81,13 @@ class AwsVendor(Vendor):
         return None
 
     def reset(self) -> None:
-        for engine in self.engines:
+        for engine in self.engines.values():
             if hasattr(engine, "reset"):
                 engine.reset()
         self.gateway.reset()
 
     def close(self) -> None:
-        for engine in reversed(self.engines):
+        for engine in reversed(list(self.engines.values())):
             if hasattr(engine, "close"):
                 engine.close()
         if self._server is not None:
