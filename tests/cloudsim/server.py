@@ -132,8 +132,9 @@ class Simulator:
         return Response(404, {"error": f"no admin endpoint {method} {path}"})
 
     def close(self) -> None:
-        """Stop the vendors' own threads (Fly's runtime and prober)."""
-        for vendor in self.vendors:
+        """Stop the vendors' own threads (Fly's runtime and prober), the last made first (AWS
+        shares Fly's podman runtime, which Fly's vendor closes)."""
+        for vendor in reversed(self.vendors):
             vendor.close()
 
     def record(

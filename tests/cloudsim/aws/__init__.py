@@ -18,6 +18,7 @@ import threading
 from typing import Any
 
 from ..core import Faults, Response, Router, Vendor
+from ..fly.runtime import Runtime, make_runtime
 from .gateway import ACCOUNT_ID, AwsCall, AwsError, Gateway
 
 ENGINES: tuple[str, ...] = ()  # submodules with install(aws), in the order they are installed
@@ -33,6 +34,9 @@ class AwsVendor(Vendor):
         super().__init__(faults, backend)
         self.router = Router()
         self.gateway = Gateway()
+        # Where tasks and databases run: memory (data only) or podman (real containers, shared
+        # with Fly's machines: tests/cloudsim/fly/runtime.py).
+        self.runtime: Runtime = make_runtime(backend, faults)
         self.url: str | None = None
         self._server: Any = None
         self.engines: dict[str, Any] = {}
@@ -90,6 +94,8 @@ class AwsVendor(Vendor):
         for engine in reversed(list(self.engines.values())):
             if hasattr(engine, "close"):
                 engine.close()
+        if type(self.runtime).__name__ == "MemoryRuntime":
+            self.runtime.close()  # a podman runtime is Fly's too: its vendor closes it
         if self._server is not None:
             self._server.shutdown()
             self._server = None

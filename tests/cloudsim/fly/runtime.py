@@ -139,8 +139,8 @@ class MemoryRuntime:
 
 
 def make_runtime(backend: Any, faults: Any) -> Runtime:
-    """The runtime for the simulator's backend: memory, or podman (the lead's
-    ``podman_runtime.py``, imported only when asked for)."""
+    """The runtime for the simulator's backend: memory (one per caller), or podman (the lead's
+    ``podman_runtime.py``, imported only when asked for; one per backend)."""
     kind = type(backend).__name__
     if backend is None or kind == "MemoryBackend":
         return MemoryRuntime(lambda: float(faults.action_delay))
@@ -154,5 +154,10 @@ def make_runtime(backend: Any, faults: Any) -> Runtime:
                 "the Fly simulator's podman runtime (tests/cloudsim/fly/podman_runtime.py) is "
                 "missing: use CLOUDSIM_BACKEND=memory or add that module"
             ) from exc
-        return module.PodmanRuntime(faults=faults, backend=backend)
+        # One podman runtime per backend: Fly's machines and AWS's tasks and databases share it
+        # (and its registry, which listens on one port).
+        shared = getattr(backend, "shared_runtime", None)
+        if shared is None:
+            shared = backend.shared_runtime = module.PodmanRuntime(faults=faults, backend=backend)
+        return shared
     raise ValueError(f"no Fly runtime for the {kind} backend")
