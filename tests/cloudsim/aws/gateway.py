@@ -31,6 +31,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 ACCOUNT_ID = "123456789012"  # moto's default account
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/([^/]+)/([^/]+)/aws4_request")
+_RPC_PATH = re.compile(r"^/service/[^/]+/operation/([^/]+)$")
 
 
 class AwsError(Exception):
@@ -50,7 +51,7 @@ class AwsCall:
     service: str
     action: str
     region: str
-    params: dict[str, Any]  # the JSON body, or the form's fields (first value of each)
+    params: dict[str, Any]  # the JSON body, or the form's fields (first value of each); {} for CBOR
     json_protocol: bool
     headers: dict[str, str] = field(default_factory=dict)
 
@@ -105,6 +106,9 @@ def read_call(environ: dict[str, Any], body: bytes) -> AwsCall | None:
         for key, value in environ.items()
         if key.startswith("HTTP_")
     }
+    rpc = _RPC_PATH.match(environ.get("PATH_INFO", ""))
+    if rpc:  # smithy-rpc-v2-cbor (CloudWatch): the operation is in the path, the body is CBOR
+        return AwsCall(service, rpc.group(1), region, {}, False, headers)
     target = headers.get("x-amz-target", "")
     if target:
         try:

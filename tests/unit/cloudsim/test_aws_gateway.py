@@ -98,4 +98,10 @@ def test_read_call_tells_service_action_and_region_of_both_protocols():
         "db1",
     )
     assert not call.json_protocol
+    cbor_env = {
+        "HTTP_AUTHORIZATION": auth.format("monitoring"),
+        "PATH_INFO": "/service/GraniteServiceVersion20100801/operation/GetMetricData",
+    }
+    call = read_call(cbor_env, b"\xbf\xff")
+    assert (call.service, call.action, call.params) == ("monitoring", "GetMetricData", {})
     assert read_call({"HTTP_AUTHORIZATION": "Bearer x"}, b"") is None
