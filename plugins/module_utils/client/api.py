@@ -169,6 +169,7 @@ class ApiClient:
         # verify=None lets requests use REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, else its own bundle.
         self.verify = False if not validate_certs else (ca_path or None)
         self.session = session if session is not None else requests.Session()
+        self.api_calls = 0  # HTTP requests sent, retries included (the bench rows count them)
         self.session.headers.update(
             {
                 "Authorization": f"Bearer {token}",
@@ -293,6 +294,7 @@ class ApiClient:
 
     # --- sending ------------------------------------------------------------------------------
     def _send(self, method, path, params, body, headers=None, timeout=None):
+        self.api_calls += 1
         url = self.base_url + path
         timeout = timeout or self.timeout
         extra = {"headers": headers} if headers else {}

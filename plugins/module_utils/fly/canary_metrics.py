@@ -93,11 +93,6 @@ class PrometheusClient(ApiClient):
     """Fly's Prometheus API (the same token as the Machines API)."""
 
     vendor = "Fly Prometheus"
-    api_calls = 0  # requests sent (retries included), counted per client
-
-    def _send(self, method, path, params, body, headers=None, timeout=None):
-        self.api_calls += 1
-        return super()._send(method, path, params, body, headers, timeout)
 
     def error_from_response(self, status, body):
         body = body if isinstance(body, dict) else {}

@@ -69,7 +69,6 @@ class FlyClient(ApiClient):
 
     def __init__(self, api_url, token, **kwargs):
         super().__init__(api_base(api_url), token, **kwargs)
-        self.api_calls = 0
         # Tokens from ``fly tokens create`` carry their own scheme (``FlyV1 fm2_...``).
         scheme = "" if re.match(r"^(FlyV1|Bearer) ", token or "") else "Bearer "
         self.session.headers["Authorization"] = f"{scheme}{token}"
@@ -114,10 +113,6 @@ class FlyClient(ApiClient):
             if err.field is None and err.status is not None:
                 err.field = request_field(err.status, err.message, path, body)
             raise
-
-    def _send(self, method, path, params, body, headers=None, timeout=None):
-        self.api_calls += 1
-        return super()._send(method, path, params, body, headers, timeout)
 
     def error_from_response(self, status, body):
         return fly_error(status, body)
