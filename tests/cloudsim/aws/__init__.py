@@ -21,7 +21,11 @@ from ..core import Faults, Response, Router, Vendor
 from ..fly.runtime import Runtime, make_runtime
 from .gateway import ACCOUNT_ID, AwsCall, AwsError, Gateway
 
-ENGINES: tuple[str, ...] = ("elb",)  # submodules with install(aws), in the order they are installed
+# Submodules with install(aws), in the order they are installed.
+ENGINES: tuple[str, ...] = (
+    "elb",
+    "rds",
+)
 
 
 class AwsVendor(Vendor):
