@@ -22,10 +22,7 @@ from ..fly.runtime import Runtime, make_runtime
 from .gateway import ACCOUNT_ID, AwsCall, AwsError, Gateway
 
 # Submodules with install(aws), in the order they are installed.
-ENGINES: tuple[str, ...] = (
-    "elb",
-    "rds",
-)
+ENGINES: tuple[str, ...] = ("elb", "rds")
 
 
 class AwsVendor(Vendor):

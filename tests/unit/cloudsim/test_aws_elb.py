@@ -221,3 +221,27 @@ def test_target_health_through_a_registrations_life(sim, elb, targets):
     server.health_status = 500
     wait_for(lambda: health(elb, group)[server.address][0] == "unhealthy", "unhealthy")
     assert health(elb, group)[server.address] == ("unhealthy", "Target.ResponseCodeMismatch")
+
+
+def test_an_address_no_prober_answers_for_is_never_contacted(sim, elb):
+    vpc, subnets = network(sim)
+    group = target_group(elb, vpc, "remote")
+    elb.register_targets(TargetGroupArn=group, Targets=[{"Id": "10.0.0.5", "Port": 8080}])
+    url, _listener, dns = load_balancer(sim, elb, subnets, forward((group, 1)))
+    wait_for(lambda: health(elb, group)["10.0.0.5"][0] == "unhealthy", "unhealthy")
+    assert health(elb, group)["10.0.0.5"] == ("unhealthy", "Target.Timeout")
+    assert get(url, "/").status == 502  # failed open, yet not contacted
+    assert sim.admin("aws/albs/stats")[dns]["connection_errors"] == 1
+    engine = next(v for v in sim.sim.vendors if v.name == "aws").engine("elb")
+    asked = []
+
+    def prober(target_id, port, path, timeout):
+        asked.append((target_id, port, path))
+        return True if target_id == "10.0.0.5" else None
+
+    engine.probers.append(prober)
+    try:
+        wait_for(lambda: all_healthy(elb, group, 1), "healthy by the prober")
+    finally:
+        engine.probers.remove(prober)
+    assert asked[0] == ("10.0.0.5", 8080, "/health")
