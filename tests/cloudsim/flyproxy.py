@@ -22,64 +22,20 @@ Traffic stays on loopback and the project network.
 
 from __future__ import annotations
 
-import http.client
-import ipaddress
 import itertools
-import random
 import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from .httpproxy import Listeners, LoopbackAddresses, ProxyRequest, Reply, base_url, exchange
 
 IDEMPOTENT = {"GET", "HEAD", "OPTIONS"}
 CONNECT_TIMEOUT = 1.0
 RESPONSE_TIMEOUT = 60.0
-HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade",
-}  # fmt: skip
 
 Target = tuple[str, str, int]  # machine id, address, internal port
 Routable = Callable[[str], list[Target]]
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    block_on_close = False
-    request_queue_size = 128
-
-    def __init__(self, proxy: AppProxy, address: str, port: int) -> None:
-        self.proxy = proxy
-        super().__init__((address, port), _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "fly-proxy-standin"
-    disable_nagle_algorithm = True
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: answers are counted in the stats, not logged."""
-
-    def _serve(self) -> None:
-        proxy: AppProxy = self.server.proxy  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        headers["Fly-Forwarded-Port"] = str(self.server.server_address[1])
-        status, reply_headers, payload = proxy.forward(self.command, self.path, headers, body)
-        self.send_response(status)
-        for key, value in reply_headers:
-            if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
 
 
 class AppProxy:
@@ -93,15 +49,10 @@ class AppProxy:
         self._targets: list[Target] = []
         self._turn = itertools.count()
         self._lock = threading.Lock()
-        self._servers: dict[int, _Server] = {}
+        self.listeners = Listeners(self, address, f"fly-proxy-{app}")
 
     def listen(self, ports: set[int]) -> None:
-        for port in sorted(ports - set(self._servers)):
-            server = _Server(self, self.address, port)
-            self._servers[port] = server
-            threading.Thread(
-                target=server.serve_forever, name=f"fly-proxy-{self.app}-{port}", daemon=True
-            ).start()
+        self.listeners.listen(ports)
 
     def refresh(self) -> None:
         targets = list(self._routable(self.app))
@@ -117,44 +68,22 @@ class AppProxy:
         start = next(self._turn) % len(targets)
         return targets[start:] + targets[:start]
 
-    def forward(
-        self, method: str, path: str, headers: dict[str, str], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
+    def handle(self, request: ProxyRequest) -> Reply:
+        headers = {**request.headers, "Fly-Forwarded-Port": str(request.port)}
         started = time.monotonic()
         for machine_id, address, port in self.candidates():
-            connection = http.client.HTTPConnection(address, port, timeout=CONNECT_TIMEOUT)
-            try:
-                connection.connect()
-            except OSError:
-                connection.close()
+            done = exchange(address, port, request, headers, CONNECT_TIMEOUT, RESPONSE_TIMEOUT)
+            if done.reply is None and not done.sent:
                 continue  # refused or unreachable: nothing was sent, try the next machine
-            try:
-                connection.sock.settimeout(RESPONSE_TIMEOUT)
-                connection.request(method, path, body=body or None, headers=headers)
-                response = connection.getresponse()
-            except (OSError, http.client.HTTPException) as exc:
-                connection.close()
-                if method in IDEMPOTENT:  # no answer began: the next machine may give one
-                    continue
-                reply = (502, [("Content-Type", "text/plain")], f"fly-proxy: {exc}\n".encode())
-                self._stats.record(self.app, machine_id, 502, time.monotonic() - started)
-                return reply
-            try:
-                reply = (response.status, response.getheaders(), response.read())
-            except (OSError, http.client.HTTPException) as exc:
-                reply = (502, [("Content-Type", "text/plain")], f"fly-proxy: {exc}\n".encode())
-            finally:
-                connection.close()
-            self._stats.record(self.app, machine_id, reply[0], time.monotonic() - started)
+            if done.reply is None and not done.answered and request.method in IDEMPOTENT:
+                continue  # no answer began: the next machine may give one
+            reply = done.reply or Reply.text(502, f"fly-proxy: {done.error}\n")
+            self._stats.record(self.app, machine_id, reply.status, time.monotonic() - started)
             return reply
-        text = f"fly-proxy: no healthy machine of app {self.app}\n".encode()
-        return 503, [("Content-Type", "text/plain")], text
+        return Reply.text(503, f"fly-proxy: no healthy machine of app {self.app}\n")
 
     def close(self) -> None:
-        for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
-        self._servers.clear()
+        self.listeners.close()
 
 
 class FlyProxies:
@@ -165,16 +94,13 @@ class FlyProxies:
         self._stats = stats
         self._proxies: dict[str, AppProxy] = {}
         self._lock = threading.Lock()
-        self._count = 0
-        self._base = int(ipaddress.IPv4Address(f"127.{random.randint(192, 254)}.0.0"))
+        self._addresses = LoopbackAddresses()
 
     def ensure(self, app: str, ports: set[int]) -> str:
         with self._lock:
             proxy = self._proxies.get(app)
             if proxy is None:
-                self._count += 1
-                high, low = divmod(self._count, 254)
-                address = str(ipaddress.IPv4Address(self._base + high * 256 + low + 1))
+                address = self._addresses.next()
                 proxy = self._proxies[app] = AppProxy(app, address, self._routable, self._stats)
             proxy.listen(ports)
         proxy.refresh()
@@ -189,9 +115,9 @@ class FlyProxies:
     def urls(self) -> dict[str, str]:
         with self._lock:
             return {
-                app: f"http://{p.address}" + ("" if 80 in p._servers else f":{min(p._servers)}")
+                app: base_url(p.address, p.listeners.ports)
                 for app, p in self._proxies.items()
-                if p._servers
+                if p.listeners.ports
             }
 
     def remove(self, app: str) -> None:

@@ -197,6 +197,8 @@ class PodmanRuntime:
         ]  # fmt: skip
         for host, address in self._internal_hosts():
             args += ["--add-host", f"{host}:{address}"]
+        for number, path in enumerate(spec.volumes):
+            args += ["-v", f"{container}-data{number}:{path}"]
         if spec.init.get("entrypoint"):
             args += ["--entrypoint", json.dumps(spec.init["entrypoint"])]
         args.append(spec.image)
@@ -249,7 +251,12 @@ class PodmanRuntime:
             self._stopping.add(key)
             self._addresses.pop(key, None)
             self._apps.pop(key, None)
-        _podman(["rm", "-f", "-t", "0", self.container(key)])
+        container = self.container(key)
+        _podman(["rm", "-f", "-t", "0", container])
+        volumes = _podman(["volume", "ls", "-q", "--filter", f"name={container}-data"])
+        for volume in volumes.stdout.split():  # the RunSpec.volumes of this key
+            if re.fullmatch(re.escape(container) + r"-data\d+", volume):
+                _podman(["volume", "rm", "-f", volume])
         report("destroyed", {})
 
     # -- helpers ---------------------------------------------------------------------------

@@ -39,6 +39,10 @@ class RunSpec:
     services: list = field(default_factory=list)
     checks: dict = field(default_factory=dict)  # config.checks (top-level, by name)
     name: str = ""
+    # Paths in the container whose data outlives a restart of the same key (a new ``launch``
+    # after ``stop``) and goes with ``destroy``: the podman runtime mounts a named volume on
+    # each (an RDS instance's PGDATA); the memory runtime has no data to keep.
+    volumes: list[str] = field(default_factory=list)
 
 
 class Runtime(Protocol):
