@@ -3,6 +3,7 @@ health as DescribeTargetHealth tells it, draining that lets requests in flight f
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import threading
 from collections import Counter
@@ -245,3 +246,50 @@ def test_an_address_no_prober_answers_for_is_never_contacted(sim, elb):
     finally:
         engine.probers.remove(prober)
     assert asked[0] == ("10.0.0.5", 8080, "/health")
+
+
+def test_what_targets_answer_reaches_cloudwatch_per_target_group(sim, elb, targets):
+    """A blue-green shift's metric gate reads these back (plugins/module_utils/aws)."""
+    vpc, subnets = network(sim)
+    blue, green = targets(2, "blue"), targets(3, "green")
+    blue_group, green_group = target_group(elb, vpc, "blue"), target_group(elb, vpc, "green")
+    register(elb, blue_group, blue)
+    register(elb, green_group, green)
+    load_balancer(sim, elb, subnets, forward((blue_group, 50), (green_group, 50)))
+    url = next(iter(sim.admin("aws/albs").values()))
+    wait_for(lambda: all_healthy(elb, blue_group, 1) and all_healthy(elb, green_group, 1), "up")
+    answers(url, 8)
+    engine = next(v for v in sim.sim.vendors if v.name == "aws").engine("elb")
+    engine.metrics.flush(everything=True)
+    lb_arn = elb.describe_load_balancers(Names=["web"])["LoadBalancers"][0]["LoadBalancerArn"]
+    lb_dimension = lb_arn.split(":loadbalancer/")[1]
+    now = datetime.datetime.now(datetime.UTC)
+    cloudwatch = sim.aws("cloudwatch")
+
+    def numbers(group: str) -> dict[str, list[float]]:
+        dimensions = [
+            {"Name": "LoadBalancer", "Value": lb_dimension},
+            {"Name": "TargetGroup", "Value": group.split(":", 5)[-1]},
+        ]
+        queries = [
+            {"Id": query_id, "MetricStat": {"Metric": {
+                "Namespace": "AWS/ApplicationELB", "MetricName": metric,
+                "Dimensions": dimensions}, "Period": 60, "Stat": stat}}
+            for query_id, metric, stat in (
+                ("requests", "RequestCount", "Sum"),
+                ("errors", "HTTPCode_Target_5XX_Count", "Sum"),
+                ("p95", "TargetResponseTime", "p95"),
+            )
+        ]  # fmt: skip
+        results = cloudwatch.get_metric_data(
+            MetricDataQueries=queries,
+            StartTime=now - datetime.timedelta(seconds=120),
+            EndTime=now + datetime.timedelta(seconds=60),
+        )["MetricDataResults"]
+        return {r["Id"]: r["Values"] for r in results}
+
+    for group in (blue_group, green_group):
+        found = numbers(group)
+        assert (sum(found["requests"]), sum(found["errors"])) == (4.0, 0.0)
+        assert len(found["p95"]) >= 1
+        assert all(value > 0 for value in found["p95"])

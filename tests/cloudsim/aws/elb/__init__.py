@@ -24,6 +24,8 @@ Public API (the engine contract in the issue's shared design):
   (``CLOUDSIM_ELB_TIME_SCALE``, default 1; tests shrink it with
   ``POST /_admin/aws/elb/settings {"time_scale": 0.01}``; reset restores the default).
 - ``refresh()``: re-read moto's state now.
+- ``metrics``: what targets answered, published to the local CloudWatch each second
+  (``metrics.py``; ``metrics.flush(everything=True)`` publishes the current second too).
 
 Admin: ``GET /_admin/aws/albs`` -> ``{dns_name: "http://127.x.y.z[:port]"}``;
 ``GET /_admin/aws/albs/stats`` -> ``{dns_name: {requests, 5xx, failures, ...}}`` (``proxy.py``).
@@ -41,6 +43,7 @@ from ...httpproxy import LoopbackAddresses, base_url
 from ..gateway import AwsCall
 from . import checks, describe
 from .health import Health
+from .metrics import Metrics
 from .model import EMPTY, State, read_state
 from .proxy import AlbProxy
 
@@ -74,6 +77,7 @@ class ElbEngine:
         self.state: State = EMPTY
         self.health = Health(lambda group, tid, port: checks.probe(self, group, tid, port),
                              lambda: self.time_scale)  # fmt: skip
+        self.metrics = Metrics(self.gateway)  # CloudWatch's AWS/ApplicationELB
         self.proxies: dict[str, AlbProxy] = {}  # by load balancer ARN
         self._addresses = LoopbackAddresses()
         self._proxies_lock = threading.Lock()
@@ -171,11 +175,13 @@ class ElbEngine:
             self.proxies.clear()
         self.state = EMPTY
         self.health.clear()
+        self.metrics.clear()
         self.time_scale = default_time_scale()
 
     def close(self) -> None:
         self.reset()
         self.health.close()
+        self.metrics.close()
 
 
 def install(aws: Any) -> ElbEngine:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -121,9 +122,11 @@ class AlbProxy:
         target = self._turns.pick(group_arn, self.engine.health.routable(group_arn))
         if target is None:
             return self._answer(error_reply(503), None, elb=True)
-        return self._forward(request, listener.protocol, target)
+        return self._forward(request, listener.protocol, target, group_arn)
 
-    def _forward(self, request: ProxyRequest, protocol: str, target: tuple) -> Reply:
+    def _forward(
+        self, request: ProxyRequest, protocol: str, target: tuple, group_arn: str
+    ) -> Reply:
         target_id, port, contactable = target
         name = f"{target_id}:{port}"
         if not (contactable or is_loopback(target_id)):
@@ -136,8 +139,11 @@ class AlbProxy:
             "X-Forwarded-Proto": protocol.lower(),
             "X-Forwarded-Port": str(request.port),
         }
+        started = time.monotonic()
         done = exchange(target_id, port, request, headers, CONNECT_TIMEOUT, IDLE_TIMEOUT)
         if done.reply is not None:
+            seconds = time.monotonic() - started
+            self.engine.metrics.record(self.arn, group_arn, done.reply.status, seconds)
             return self._answer(done.reply, name, elb=False)
         status = 504 if done.timed_out else 502
         return self._answer(error_reply(status), name, elb=True, connection_error=not done.sent)
