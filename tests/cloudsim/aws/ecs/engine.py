@@ -118,6 +118,8 @@ class EcsEngine:
             for service in list(self.services.values()):
                 rollout.step(self, service)
             for task in list(self.tasks.values()):
+                if task.start_error and task.alive:
+                    self._failed(task, task.start_error)
                 self._advance_stop(task)
             self._prune()
             for service in self.services.values():
@@ -171,11 +173,11 @@ class EcsEngine:
         )  # fmt: skip
         task.stop_timeout = float(container_def.get("stopTimeout") or self.settings.stop_timeout_s)
         self.tasks[tid] = task
-        if failure is not None:
-            reason = (
+        if failure is not None:  # it fails on the engine's next round, as ECS answers first
+            task.start_error = (
                 f"ResourceInitializationError: unable to pull secrets or registry auth: {failure}"
             )
-            self._failed(task, reason)
+            self.wake()
             return task
         task.last_status = model.PENDING
         self.runtime.launch(tid, spec, self.reporter(tid))

@@ -182,6 +182,7 @@ class Task:
     last_probe: float = 0.0
     drain_started: float = 0.0
     stop_timeout: float = 30.0
+    start_error: str | None = None  # why it will fail to start (its secrets), on the next round
     cpu: str | None = None
     memory: str | None = None
     overrides: dict = field(default_factory=dict)

@@ -35,7 +35,7 @@ def _secret(gateway: Any, region: str, value_from: str) -> str:
         parameter = ssm.get_parameter(name) or ssm.get_parameter(name.lstrip("/"))
         if parameter is None:
             raise SecretError(f"ParameterNotFound: {name}")
-        return parameter.value
+        return parameter.decrypt(parameter.value) or ""  # a SecureString: ECS decrypts it
     # arn:aws:secretsmanager:<region>:<account>:secret:<name-suffix>[:json-key:stage:version]
     parts = value_from.split(":")
     secret_id, json_key = ":".join(parts[:7]), parts[7] if len(parts) > 7 else ""
