@@ -108,3 +108,35 @@ def test_without_rollback_a_failed_deployment_stays_failed_and_the_old_tasks_ser
         assert (task["lastStatus"], task["stopCode"]) == ("STOPPED", "TaskFailedToStart")
         assert task["stoppedReason"].startswith("CannotPullContainerError: ")
         assert task["containers"][0]["reason"] == task["stoppedReason"]
+
+
+def test_tasks_failing_their_target_groups_check_stop_naming_it(sim, engine):
+    """Behind a target group (and no ELB engine installed: the ECS engine's stand-in check),
+    a ``:failing`` image's tasks are registered, found unhealthy and stopped."""
+    ecs, elb = sim.aws("ecs"), sim.aws("elbv2")
+    if engine.elb is not None:
+        pytest.skip("the ELB engine judges targets: its own tests cover this")
+    net = network(sim)
+    vpc = sim.aws("ec2").describe_subnets(SubnetIds=net["awsvpcConfiguration"]["subnets"])
+    group = elb.create_target_group(
+        Name="api", Protocol="HTTP", Port=8000, TargetType="ip", HealthCheckPath="/healthz",
+        VpcId=vpc["Subnets"][0]["VpcId"], UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
+    ecs.create_cluster(clusterName="main")
+    arn = task_definition(ecs, "registry.example/notes:failing", health=False)
+    ecs.create_service(
+        cluster="main", serviceName="api", taskDefinition=arn, desiredCount=1,
+        launchType="FARGATE", networkConfiguration=net,
+        loadBalancers=[{"targetGroupArn": group, "containerName": "app", "containerPort": 8000}],
+    )  # fmt: skip
+    stopped = wait_until(
+        "a task is stopped", lambda: tasks(ecs, serviceName="api", desiredStatus="STOPPED")
+    )
+    assert stopped[0]["stoppedReason"] == f"Task failed ELB health checks in (target-group {group})"
+    messages = [e["message"] for e in service_of(ecs)["events"]]
+    assert f"(service api) registered 1 targets in (target-group {group})" in messages
+    assert f"(service api) deregistered 1 targets in (target-group {group})" in messages
+    assert (
+        f"(service api) (port 8000) is unhealthy in (target-group {group}) due to "
+        "(reason Health checks failed)." in messages
+    )
