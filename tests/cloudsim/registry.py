@@ -1,6 +1,7 @@
 """The local OCI registry behind the container rungs' image names.
 
-Images for Fly.io (``registry.fly.io/<app>:<tag>``) and later ECR are pushed to one Debian
+Images for Fly.io (``registry.fly.io/<app>:<tag>``) and ECR (``123456789012.dkr.ecr.us-east-1.
+amazonaws.com/<repo>:<tag>``) are pushed to one Debian
 ``docker-registry`` serving on loopback, and the real names resolve to it for pulls through a
 ``registries.conf`` (``CONTAINERS_REGISTRIES_CONF``) entry that remaps their prefix: playbooks
 write the names users write, and podman fetches them from here, never from the real registry
@@ -31,7 +32,10 @@ from pathlib import Path
 BINARY = "docker-registry"
 # The names that resolve to the local registry. ECR names are patterns of the account and region;
 # registries.conf matches a prefix, so each rung adds the names its tests use.
-MIRRORED = ("registry.fly.io",)
+MIRRORED = (
+    "registry.fly.io",
+    "123456789012.dkr.ecr.us-east-1.amazonaws.com",  # the local AWS's account (moto's default)
+)
 START_SECONDS = 10.0
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.integration.aws_support import aws_world  # noqa: F401 (a session fixture)
 from tests.integration.fly_support import FlyWorld, start_world
 from tests.integration.support import Group, hostctl, site, start_group
 

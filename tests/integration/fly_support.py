@@ -9,26 +9,17 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
-from tests.cloudsim.app import Settings, start
+from tests.integration.sim_support import ROOT, start_podman_simulator
 
-ROOT = Path(__file__).resolve().parents[2]
 NONCE = "fly-machine-lease-nonce"
 DB_PASSWORD_ENV = "POSTGRES_PASSWORD"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def app_config(image: str, release_id: str, **extra) -> dict:
@@ -124,22 +115,8 @@ class FlyWorld:
         return f"postgresql+psycopg://notes:{password}@{app}.internal:5432/notes"
 
 
-def build_images(registry: str) -> dict[str, str]:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "app_image.py"), "--registry", registry],
-        capture_output=True, text=True, timeout=1200, check=False, cwd=ROOT,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def start_world(tmp: Path):
-    os.environ["CLOUDSIM_STATE"] = str(tmp)
-    os.environ["CLOUDSIM_REGISTRY_PORT"] = str(free_port())
-    settings = Settings(port=0, tls=True, ca_path=str(tmp / "ca.pem"), backend="podman")
-    server, sim, url = start(settings)
-    registry = f"127.0.0.1:{os.environ['CLOUDSIM_REGISTRY_PORT']}"
-    images = build_images(registry)
+    server, sim, url, settings, images = start_podman_simulator(tmp)
     world = FlyWorld(
         url=url, token=settings.token, ca_path=settings.ca_path, sim=sim,
         image=images["image"], postgres_image=images["postgres_image"],
