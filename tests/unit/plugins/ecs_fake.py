@@ -81,10 +81,13 @@ class FakeEcs:
     def describe_services(self, aws_retry=False, **params):
         self._record("describe_services", params)
         self._check_cluster("DescribeServices", params["cluster"])
-        if params["services"] != [fx.SERVICE]:
-            failures = [{"arn": params["services"][0], "reason": "MISSING"}]
-            return {"services": [], "failures": failures}
-        return {"services": [copy.deepcopy(self.service)], "failures": []}
+        ours = (fx.SERVICE, fx.SERVICE_ARN)
+        return {
+            "services": [copy.deepcopy(self.service) for n in params["services"] if n in ours],
+            "failures": [
+                {"arn": n, "reason": "MISSING"} for n in params["services"] if n not in ours
+            ],
+        }
 
     def describe_task_definition(self, aws_retry=False, **params):
         self._record("describe_task_definition", params)
