@@ -243,6 +243,17 @@ class EcsDeploy:
                 self.changed = False
                 raise
             ours = ev.primary_deployment(updated) or {}
+            before = deployment["previous"]["deployment_id"]
+            if ours.get("taskDefinition") != arn or ours.get("id") == before:
+                raise ApiError(
+                    None,
+                    None,
+                    None,
+                    f"ECS updated service {service['serviceName']} but reports no new PRIMARY "
+                    f"deployment of {ev.short_arn(arn)} (the PRIMARY is {ours.get('id')} of "
+                    f"{ev.short_arn(ours.get('taskDefinition'))}): the deployment cannot be "
+                    "followed",
+                )
             deployment["deployment_id"] = ours.get("id")
             self.steps.append(
                 f"service {service['serviceName']} updated: deployment {ours.get('id')}"

@@ -7,7 +7,8 @@ test chooses:
 - ``rolls_back``: the new deployment's tasks stop (exit code 1), it turns FAILED and a
   rollback deployment of the previous task definition becomes PRIMARY, IN_PROGRESS, then
   COMPLETED after the next pause;
-- ``stays``: the new deployment stays IN_PROGRESS.
+- ``stays``: the new deployment stays IN_PROGRESS;
+- ``no_deployment``: update_service makes no deployment (as plain moto 5.2.6 does).
 
 The migration task stops after the first pause with the exit code ``migration_exit``.
 """
@@ -117,7 +118,9 @@ class FakeEcs:
         service = self.service
         if "deploymentConfiguration" in params:
             service["deploymentConfiguration"] = copy.deepcopy(params["deploymentConfiguration"])
-        if "taskDefinition" in params:
+        if "taskDefinition" in params and self.script == "no_deployment":  # moto 5.2.6 does so
+            service["taskDefinition"] = params["taskDefinition"]
+        elif "taskDefinition" in params:
             self.deployments += 1
             revision = int(params["taskDefinition"].rsplit(":", 1)[1])
             for old in service["deployments"]:

@@ -266,3 +266,13 @@ def test_an_unknown_service_names_the_field(deploy):
     assert result["failed"] is True
     assert result["failure"]["field"] == "service"
     assert "cluster notes has no active service nope (MISSING)" in result["msg"]
+
+
+def test_an_update_that_makes_no_deployment_is_not_followed_blindly(deploy):
+    ecs = FakeEcs("no_deployment")
+    result = deploy(ecs, release_id="r2")
+    assert (result["failed"], result["changed"]) == (True, True)
+    assert result["msg"] == (
+        "ECS updated service notes-api but reports no new PRIMARY deployment of notes-api:2 "
+        f"(the PRIMARY is {fx.deployment_id(1)} of notes-api:1): the deployment cannot be followed"
+    )
