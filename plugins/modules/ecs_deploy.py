@@ -332,11 +332,8 @@ api_calls:
   type: int
 """
 
-try:
-    from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-    from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-except ImportError:  # pragma: no cover - the collection declares amazon.aws as a dependency
-    AnsibleAWSModule = AWSRetry = None
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_client import EcsClient
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_deploy_run import EcsDeploy

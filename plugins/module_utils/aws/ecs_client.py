@@ -15,7 +15,11 @@ from typing import Any
 try:
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 except ImportError:  # pragma: no cover - AnsibleAWSModule reports the missing boto3 first
-    BotoCoreError = ClientError = NoCredentialsError = None
+
+    class BotoCoreError(Exception):
+        """Stands in for botocore's, which is not installed: never raised."""
+
+    ClientError = NoCredentialsError = BotoCoreError
 
 from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 
@@ -45,14 +49,14 @@ def field_from_message(message: str, hints: Mapping[str, str]) -> str | None:
 
 def api_error(err: Exception, hints: Mapping[str, str] | None = None) -> ApiError:
     """The :class:`ApiError` of a botocore exception."""
-    if ClientError is not None and isinstance(err, ClientError):
+    if isinstance(err, ClientError) and hasattr(err, "response"):
         details = err.response.get("Error", {})
         code = details.get("Code") or "ClientError"
         message = details.get("Message") or str(err)
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         field = FIELD_OF_CODE.get(code) or field_from_message(message, hints or {})
         return ApiError(VENDOR, status, code, message, field)
-    if NoCredentialsError is not None and isinstance(err, NoCredentialsError):
+    if isinstance(err, NoCredentialsError):
         message = (
             "no AWS credentials found: set aws_access_key and aws_secret_key, a profile, or "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
@@ -74,10 +78,9 @@ class EcsClient:
 
     def _call(self, operation: str, hints: Mapping[str, str] | None = None, **kwargs: Any) -> Any:
         self.calls += 1
-        errors = tuple(e for e in (ClientError, BotoCoreError) if e is not None)
         try:
             return getattr(self.boto, operation)(aws_retry=True, **kwargs)
-        except errors as err:
+        except (ClientError, BotoCoreError) as err:
             raise api_error(err, hints) from err
 
     # --- services -----------------------------------------------------------------------------

@@ -71,6 +71,10 @@ class FakeEcs:
         assert not report.has_errors(), report.generate_report()
         self.calls.append((operation, copy.deepcopy(params)))
 
+    def operations(self) -> list[str]:
+        """The operations called, in order."""
+        return [call[0] for call in self.calls]
+
     def called(self, operation: str) -> list[dict]:
         return [params for name, params in self.calls if name == operation]
 

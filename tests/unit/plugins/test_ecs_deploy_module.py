@@ -101,7 +101,7 @@ def test_the_rerun_changes_nothing(deploy):
     assert (again["failed"], again["changed"]) == (False, False)
     assert again["deployment"]["action"] == "none"
     assert again["deployment"]["state"] == "completed"
-    assert [name for name, _ in ecs.calls[calls:]] == [
+    assert ecs.operations()[calls:] == [
         "describe_services",
         "describe_task_definition",
     ]
@@ -167,7 +167,7 @@ def test_a_migration_that_passes_comes_before_the_update(deploy):
     ecs = FakeEcs("completes", migration_exit=0)
     result = deploy(ecs, release_id="r2", migrate=["notes-api-migrate"])
     assert (result["failed"], result["deployment"]["state"]) == (False, "completed")
-    order = [name for name, _ in ecs.calls if name in ("run_task", "update_service")]
+    order = [n for n in ecs.operations() if n in ("run_task", "update_service")]
     assert order == ["run_task", "update_service"]
     assert result["deployment"]["migration"]["exit_code"] == 0
 
@@ -176,7 +176,7 @@ def test_check_mode_reports_what_would_be_registered_and_changes_nothing(deploy)
     ecs = FakeEcs("completes")
     result = deploy(ecs, check=True, release_id="r2", _ansible_diff=True)
     assert (result["failed"], result["changed"]) == (False, True)
-    assert [name for name, _ in ecs.calls] == ["describe_services", "describe_task_definition"]
+    assert ecs.operations() == ["describe_services", "describe_task_definition"]
     assert app_container(result["task_definition"])["image"] == fx.NEW_IMAGE
     assert "taskDefinitionArn" not in result["task_definition"]
     assert result["deployment"]["action"] == "deploy"

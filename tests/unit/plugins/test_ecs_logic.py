@@ -6,11 +6,14 @@ from __future__ import annotations
 import copy
 
 import pytest
+from botocore.exceptions import NoCredentialsError
 
 from ansible_collections.sigma.deploy.plugins.module_utils.aws import ecs_migration as mig
 from ansible_collections.sigma.deploy.plugins.module_utils.aws import ecs_taskdef as td
 from ansible_collections.sigma.deploy.plugins.module_utils.aws import ecs_verdict as ev
+from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_client import api_error
 from tests.unit.plugins import ecs_fixtures as fx
+from tests.unit.plugins.ecs_fake import client_error
 
 # --- the task definition of a release ----------------------------------------------------------
 
@@ -297,3 +300,23 @@ def test_run_failures_in_words():
     answer = {"failures": [{"arn": "arn:x", "reason": "RESOURCE:MEMORY", "detail": "none left"}]}
     assert mig.run_failures(answer) == "arn:x: RESOURCE:MEMORY (none left)"
     assert mig.run_failures({"tasks": [], "failures": []}) == ""
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+
+def test_errors_name_the_option():
+    refused = api_error(
+        client_error("RegisterTaskDefinition", "ClientException", "Invalid image reference"),
+        {"image": "image"},
+    )
+    assert refused.failure() == {
+        "vendor": "AWS ECS",
+        "status": 400,
+        "code": "ClientException",
+        "message": "Invalid image reference",
+        "field": "image",
+    }
+    missing = api_error(NoCredentialsError())
+    assert (missing.field, missing.code, missing.sent) == ("aws_access_key", "NoCredentials", False)
+    assert str(missing).startswith("AWS ECS API error 'NoCredentials' for field 'aws_access_key'")

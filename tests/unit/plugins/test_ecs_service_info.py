@@ -78,7 +78,7 @@ def test_every_service_of_the_cluster(info):
             "release_id": "r1",
         }
     ]
-    assert [name for name, _ in ecs.calls] == [
+    assert ecs.operations() == [
         "list_services",
         "describe_services",
         "describe_task_definition",
@@ -91,7 +91,7 @@ def test_named_services_and_a_missing_one(info):
     assert [s["name"] for s in result["services"]] == [fx.SERVICE]
     assert result["services"][0]["release_id"] is None
     assert result["warnings"] == ["cluster notes has no active service notes-worker"]
-    assert "describe_task_definition" not in [name for name, _ in ecs.calls]
+    assert "describe_task_definition" not in ecs.operations()
 
 
 def test_an_unknown_cluster_fails_naming_it(info):
