@@ -199,6 +199,8 @@ class EcsDeploy:
             )
             self.result["task_definition"] = wanted
             deployment["task_definition_arn"] = None
+        if action in (DEPLOY, REDEPLOY):
+            deployment.update(deployment_id=None, rollout_state=None, rollout_state_reason=None)
         self.changed = action in (DEPLOY, REDEPLOY, CONFIGURE)
         if self.check_mode:
             self.steps.append(f"check mode: would {action}")
@@ -225,7 +227,11 @@ class EcsDeploy:
         }
         registered = None
         if action == DEPLOY:
-            registered = self.client.register_task_definition(wanted)
+            try:
+                registered = self.client.register_task_definition(wanted)
+            except ApiError:
+                self.changed = False
+                raise
             arn = registered["taskDefinitionArn"]
             deployment["task_definition_arn"] = arn
             self.steps.append(f"registered task definition {ev.short_arn(arn)}")
@@ -236,11 +242,10 @@ class EcsDeploy:
                 update.update(taskDefinition=arn, forceNewDeployment=action == REDEPLOY)
                 updated = self.client.update_service(**update)
             except ApiError:
-                if registered is not None:
-                    self.client.deregister_task_definition(arn)
-                    self.steps.append(f"deregistered {ev.short_arn(arn)}: nothing was switched")
-                    deployment["task_definition_arn"] = seen["current"]["taskDefinitionArn"]
                 self.changed = False
+                if registered is not None:
+                    self.forget(arn)
+                    deployment["task_definition_arn"] = seen["current"]["taskDefinitionArn"]
                 raise
             ours = ev.primary_deployment(updated) or {}
             before = deployment["previous"]["deployment_id"]
@@ -266,6 +271,16 @@ class EcsDeploy:
         self.observe(updated, deployment["deployment_id"])
         if self.params["wait"] and deployment["deployment_id"]:
             self.wait(deployment["deployment_id"])
+
+    def forget(self, arn: str) -> None:
+        """Deregister the revision this run registered, as the service never used it."""
+        try:
+            self.client.deregister_task_definition(arn)
+        except ApiError as err:
+            self.changed = True
+            self.steps.append(f"could not deregister {ev.short_arn(arn)}: {err}")
+        else:
+            self.steps.append(f"deregistered {ev.short_arn(arn)}: nothing was switched")
 
     # --- the migration -----------------------------------------------------------------------
     def migrate(

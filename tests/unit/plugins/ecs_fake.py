@@ -61,6 +61,7 @@ class FakeEcs:
         self.tasks: dict[str, dict] = {}
         self.pending: list[str] = []  # migration tasks that stop at the next pause
         self.rollback_step = 0
+        self.register_error = ""  # the message of a ClientException register_task_definition raises
 
     # --- plumbing ---------------------------------------------------------------------------
     def _record(self, operation: str, params: dict) -> None:
@@ -100,6 +101,8 @@ class FakeEcs:
 
     def register_task_definition(self, aws_retry=False, **params):
         self._record("register_task_definition", params)
+        if self.register_error:
+            raise client_error("RegisterTaskDefinition", "ClientException", self.register_error)
         self.revision += 1
         registered = dict(
             copy.deepcopy(params),

@@ -161,6 +161,7 @@ def test_a_failed_migration_switches_nothing(deploy):
     assert ecs.service["taskDefinition"] == fx.taskdef_arn(1)
     assert result["deployment"]["migration"]["exit_code"] == 1
     assert result["deployment"]["task_definition_arn"] == fx.taskdef_arn(1)
+    assert result["steps"][-1] == "deregistered notes-api:2: nothing was switched"
 
 
 def test_a_migration_that_passes_comes_before_the_update(deploy):
@@ -181,6 +182,7 @@ def test_check_mode_reports_what_would_be_registered_and_changes_nothing(deploy)
     assert "taskDefinitionArn" not in result["task_definition"]
     assert result["deployment"]["action"] == "deploy"
     assert result["deployment"]["task_definition_arn"] is None
+    assert result["deployment"]["deployment_id"] is None
     assert result["diff"]["before"]["release_id"] == "r1"
     assert result["diff"]["after"]["release_id"] == "r2"
     assert result["diff"]["before"]["image"] == fx.OLD_IMAGE
@@ -276,3 +278,18 @@ def test_an_update_that_makes_no_deployment_is_not_followed_blindly(deploy):
         "ECS updated service notes-api but reports no new PRIMARY deployment of notes-api:2 "
         f"(the PRIMARY is {fx.deployment_id(1)} of notes-api:1): the deployment cannot be followed"
     )
+
+
+def test_a_refused_registration_changes_nothing_and_names_the_field(deploy):
+    ecs = FakeEcs()
+    ecs.register_error = "Container.image repository should not be null or empty."
+    result = deploy(ecs, release_id="r2")
+    assert (result["failed"], result["changed"]) == (True, False)
+    assert result["failure"] == {
+        "vendor": "AWS ECS",
+        "status": 400,
+        "code": "ClientException",
+        "message": "Container.image repository should not be null or empty.",
+        "field": "image",
+    }
+    assert ecs.called("update_service") == []
