@@ -13,6 +13,12 @@ cd "$root_dir"
 git ls-files -z --cached --others --exclude-standard \
   | while IFS= read -r -d '' f; do if [[ -e "$f" ]]; then printf '%s\0' "$f"; fi; done \
   | tar --null -T - -cf - | tar -C "$dest" -xf -
+# The collections this one depends on (galaxy.yml: amazon.aws) sit beside it, where
+# ansible-test's import, ansible-doc and pylint tests look for them: a link to the copy the
+# venv's ansible package ships.
+amazon_aws=$("$root_dir/.venv/bin/python" -c 'import ansible_collections.amazon.aws as c; print(list(c.__path__)[0])')
+mkdir -p "$work/ansible_collections/amazon"
+ln -s "$amazon_aws" "$work/ansible_collections/amazon/aws"
 # ansible-test bootstraps pip in its venvs with a get-pip script it downloads from a host
 # that is not reachable here; give it our stand-in (tools/get_pip_standin.py) instead.
 pip_version=$("$root_dir/.venv/bin/python" -c 'import ansible_test._internal.python_requirements as r, inspect, re; print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r)).group(1))')
