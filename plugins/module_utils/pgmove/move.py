@@ -193,7 +193,8 @@ def drop_replication(source, target, name: str, check_mode: bool) -> list[str]:
                 # The source is out of reach: detach the slot, drop it below if we can.
                 for statement in sql.drop_subscription(name, keep_slot=True)[1:]:
                     target.execute(statement)
-    slot = source.slot(name)
+    # In check mode the subscription is still there with its slot, which it would drop.
+    slot = None if subscription is not None and check_mode else source.slot(name)
     if slot is not None:
         if slot[0]:
             raise PgMoveError(

@@ -17,6 +17,12 @@ from ansible_collections.sigma.deploy.plugins.module_utils.pgmove.errors import 
 MAX_ERROR_CHARS = 800
 
 
+def _text(output) -> str:
+    if isinstance(output, bytes):
+        output = output.decode("utf-8", "replace")
+    return output.strip()[:MAX_ERROR_CHARS]
+
+
 def dump_argv(pg_dump: str, tables: list[tuple[str, str]] | None, keep_owners: bool) -> list:
     """The schema of the whole database, or of the named tables (and the sequences they own).
     Publications and subscriptions stay behind: the move makes its own."""
@@ -42,13 +48,13 @@ def copy_schema(run, pg_dump, psql, source_params, target_params, tables, keep_o
     )
     if rc != 0:
         raise PgMoveError(
-            f"pg_dump of the source's schema failed (rc {rc}): {err.strip()[:MAX_ERROR_CHARS]}",
+            f"pg_dump of the source's schema failed (rc {rc}): {_text(err)}",
             field="source",
         )
     rc, _out, err = run(restore_argv(psql), {**base, **libpq_environment(target_params)}, out)
     if rc != 0:
         raise PgMoveError(
             "restoring the schema on the target failed, nothing of it was kept"
-            f" (rc {rc}): {err.strip()[:MAX_ERROR_CHARS]}",
+            f" (rc {rc}): {_text(err)}",
             field="target",
         )
