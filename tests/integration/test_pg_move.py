@@ -289,6 +289,10 @@ def assert_moved(source: Cluster, target: Cluster, results: dict, writer: Writer
         "public.ticket_seq",
     }
     # The pause was measured and is seconds, not minutes; the writer met it.
+    print(
+        f"pg_move {source.name} -> {target.name}: write pause {move['write_pause_s']} s"
+        f" (catch-up {move['catch_up_s']} s), {len(writer.committed)} writes during the move"
+    )
     assert 0 < move["write_pause_s"] < 30
     assert move["catch_up_s"] <= move["write_pause_s"]
     assert any("read-only transaction" in error for error in writer.errors), writer.errors[-5:]

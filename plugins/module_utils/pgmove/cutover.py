@@ -68,8 +68,8 @@ def _catch_up(source, opts: Options) -> float:
         lambda: source.slot(opts.name),
         lambda slot: slot is not None and checks.lsn_reached(slot[1], wanted),
         opts.catchup_timeout,
-        interval=0.05,
-        max_interval=0.5,
+        interval=0.02,
+        max_interval=0.1,
         clock=opts.clock,
         sleep=opts.sleep,
     )
