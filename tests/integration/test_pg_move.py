@@ -257,13 +257,14 @@ def replication_objects(source: Cluster, target: Cluster) -> tuple:
     )
 
 
-def move_under_writes(tmp_path, source, target, **extra) -> tuple[dict, Writer]:
-    writer = Writer(source)
+def move_under_writes(tmp_path, origin, destination, **extra) -> tuple[dict, Writer]:
+    writer = Writer(origin)
     writer.start()
     try:
-        while len(writer.committed) < 20:  # the writer is at work before the move starts
+        # The writer is at work before the move starts.
+        while len(writer.committed) < 20 and writer.is_alive():
             time.sleep(0.05)
-        rc, results = move_playbook(tmp_path, source, target, **extra)
+        rc, results = move_playbook(tmp_path, origin, destination, **extra)
     finally:
         time.sleep(0.5)  # the writer meets the paused source
         writer.finish()
@@ -271,11 +272,14 @@ def move_under_writes(tmp_path, source, target, **extra) -> tuple[dict, Writer]:
     return results, writer
 
 
-def assert_moved(source: Cluster, target: Cluster, results: dict, writer: Writer) -> None:
+def assert_moved(origin: Cluster, destination: Cluster, results: dict, writer: Writer) -> None:
+    """Everything the writer committed on ``origin`` is on ``destination``, which alone takes
+    writes now."""
+    source, target = origin, destination
     cut = results["Cut over, writes of the app's roles paused on the source"]
     move = cut["move"]
     assert cut["changed"] is True
-    # Every write that committed on the source is on the target, and nothing else.
+    # Every write that committed on the source is on the target; the tables are equal.
     written = "SELECT id FROM notes WHERE body = 'written during the move'"
     ids = {row[0] for row in sql(target, written)}
     assert set(writer.committed) <= ids
