@@ -7,7 +7,11 @@ import pytest
 
 from ansible_collections.sigma.deploy.plugins.module_utils.pgmove.cutover import cutover
 from ansible_collections.sigma.deploy.plugins.module_utils.pgmove.errors import PgMoveError
-from ansible_collections.sigma.deploy.plugins.module_utils.pgmove.move import Options, absent
+from ansible_collections.sigma.deploy.plugins.module_utils.pgmove.move import (
+    Options,
+    absent,
+    verify,
+)
 from tests.unit.plugins.pg_move_fakes import READ_ONLY, FakeServer
 
 NOTES = ("public", "notes")
@@ -153,3 +157,16 @@ def test_absent_drops_what_is_left_once(servers, clock):
     assert changed is True
     assert (target.subscriptions, source.publications, source.slots) == ({}, set(), {})
     assert absent(source, target, options(clock), check_mode=False)[0] is False
+
+
+def test_verified_compares_and_changes_nothing(servers, clock):
+    source, target = servers
+    with pytest.raises(PgMoveError) as caught:  # the target's sequence is behind
+        verify(source, target, options(clock))
+    assert caught.value.message == "source and target differ: sequence public.notes_id_seq (2 vs 1)"
+    assert caught.value.result["tables"][0]["match"] is True
+    target.sequence_state[SEQ] = (2, True)
+    changed, move = verify(source, target, options(clock))
+    assert changed is False
+    assert [row["table"] for row in move["tables"]] == ["public.notes"]
+    assert source.executed == target.executed == []
