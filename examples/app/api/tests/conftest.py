@@ -11,7 +11,16 @@ from starlette.testclient import TestClient
 from notes_api import migrate
 from notes_api.main import create_app
 
-APP_ENV = ("DATABASE_URL", "RELEASE_ID", "GIT_SHA", "LOG_LEVEL")
+APP_ENV = (
+    "DATABASE_URL",
+    "RELEASE_ID",
+    "GIT_SHA",
+    "LOG_LEVEL",
+    "JOB_QUEUE_URL",
+    "JOB_MAX_ATTEMPTS",
+    "JOB_POLL_SECONDS",
+    "JOB_VISIBILITY_SECONDS",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -90,7 +90,7 @@ def test_migrate_creates_the_table(pg_url: str) -> None:
     result = run_migrate()
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"from": None, "to": "0001", "changed": True}
+    assert json.loads(result.stdout) == {"from": None, "to": "0002", "changed": True}
     assert run_migrate("--current").stdout.strip() == run_migrate("--head").stdout.strip()
     with connection(pg_url) as conn:
         columns = {c["name"]: c for c in inspect(conn).get_columns("notes")}
