@@ -1,19 +1,20 @@
 """The SQS job queue: a message `{"job_id": N}` per job; the job's state is in the jobs table.
 
-boto3 finds credentials, region and endpoint as it always does (AWS_REGION,
-AWS_ENDPOINT_URL, AWS_CA_BUNDLE, the ECS task role, ...); without a region it takes the one
-in the queue URL. A message whose job fails is NOT deleted: SQS makes it visible again after
-the queue's visibility timeout, and once it has been received maxReceiveCount times the
-queue's redrive policy moves it to the dead-letter queue. The worker reads that count from
-the queue's RedrivePolicy, so the job is marked dead on the same attempt. A queue without a
-redrive policy has nobody to stop a poison message: there the worker deletes it after
-JOB_MAX_ATTEMPTS receives.
+boto3 finds credentials, region and endpoint as it always does (AWS_DEFAULT_REGION,
+AWS_ENDPOINT_URL, AWS_CA_BUNDLE, the ECS task role, ...); without a region it takes
+AWS_REGION, then the one in the queue URL. A message whose job fails is NOT deleted: SQS
+makes it visible again after the queue's visibility timeout, and once it has been received
+maxReceiveCount times the queue's redrive policy moves it to the dead-letter queue. The
+worker reads that count from the queue's RedrivePolicy, so the job is marked dead on the
+same attempt. A queue without a redrive policy has nobody to stop a poison message: there
+the worker deletes it after JOB_MAX_ATTEMPTS receives.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,8 +45,9 @@ def region_of(queue_url: str) -> str | None:
 
 def sqs_client(queue_url: str) -> BaseClient:
     session = boto3.session.Session()
-    region = session.region_name or region_of(queue_url)
-    if region is None:
+    # botocore reads AWS_DEFAULT_REGION (and the config file) but not AWS_REGION.
+    region = session.region_name or os.environ.get("AWS_REGION") or region_of(queue_url)
+    if not region:
         raise SettingsError("no AWS region: set AWS_REGION (JOB_QUEUE_URL does not name one)")
     config = Config(
         connect_timeout=2,
