@@ -151,7 +151,7 @@ def test_a_poison_job_lands_in_the_dead_letter_queue_after_max_receive_count(
     dlq = sqs.get_queue_url(QueueName="notes-jobs-dlq")["QueueUrl"]
     job_id = queue_job("fail", {"message": "poison"})
 
-    lines = run_worker(capsys, "--max-jobs", "2")
+    lines = run_worker(capsys, "--once") + run_worker(capsys, "--once")
 
     assert job_lines(lines) == [("job failed", 1, "failed"), ("job failed", 2, "dead")]
     job = get_job(job_id)
@@ -174,7 +174,7 @@ def test_without_a_redrive_policy_the_worker_deletes_a_dead_job(
     url = make_queue()
     job_id = queue_job("fail")
 
-    lines = run_worker(capsys, "--max-jobs", "2")
+    lines = run_worker(capsys, "--once") + run_worker(capsys, "--once")
 
     assert job_lines(lines) == [("job failed", 1, "failed"), ("job failed", 2, "dead")]
     assert (get_job(job_id)["status"], counts(sqs, url)) == ("dead", (0, 0))

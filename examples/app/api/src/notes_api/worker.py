@@ -27,6 +27,8 @@ from notes_api.settings import Settings, SettingsError
 
 # After a failed receive or outcome write, wait this long before the next receive.
 ERROR_BACKOFF_S = 2.0
+# Receives that find nothing are at least this far apart (JOB_POLL_SECONDS=0 would spin).
+IDLE_MIN_S = 0.5
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -44,6 +46,7 @@ class Worker:
         """Receive and run jobs until stopped; return how many ran."""
         handled = 0
         while not self.stop.is_set() and (max_jobs is None or handled < max_jobs):
+            start = time.monotonic()
             try:
                 delivery = self.queue.receive(self.poll_s)
             except Exception as exc:
@@ -55,6 +58,8 @@ class Worker:
             if delivery is not None:
                 self.handle(delivery)
                 handled += 1
+            elif not once:
+                self.stop.wait(max(0.0, IDLE_MIN_S - (time.monotonic() - start)))
             if once:
                 break
         return handled
