@@ -166,3 +166,15 @@ def test_the_worker_refuses_a_bad_limit() -> None:
 
     assert result.returncode == 2
     assert "--max-jobs must be 1 or more" in result.stderr
+
+
+def test_the_worker_fails_once_without_the_password_when_the_database_is_down() -> None:
+    url = "postgresql+psycopg://notes:secret-pw@127.0.0.1:1/notes"
+    result = run_worker("--once", env=worker_env(DATABASE_URL=url, JOB_POLL_SECONDS="0"))
+
+    assert result.returncode == 1
+    started, failed = log_lines(result.stdout)
+    assert (started["msg"], started["backend"]) == ("worker started", "postgresql")
+    assert failed["msg"] == "worker failed"
+    assert failed["error"].startswith("database error: connection")
+    assert "secret-pw" not in result.stdout + result.stderr

@@ -20,8 +20,10 @@ import threading
 import time
 from types import FrameType
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from notes_api import jobs, jsonlog
-from notes_api.db import Database
+from notes_api.db import Database, short_error
 from notes_api.jobqueue import Delivery, JobQueue, make_queue, worker_id
 from notes_api.settings import Settings, SettingsError
 
@@ -104,6 +106,9 @@ class Worker:
 
 
 def describe(exc: BaseException) -> str:
+    if isinstance(exc, SQLAlchemyError):
+        # The driver's first line: never SQLAlchemy's SQL, parameters or URL.
+        return f"database error: {short_error(exc)}"
     return f"{type(exc).__name__}: {exc}"[:500]
 
 
