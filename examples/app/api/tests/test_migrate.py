@@ -19,7 +19,7 @@ def test_head_is_the_packaged_revision() -> None:
     result = run_migrate("--head")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "0001"
+    assert result.stdout.strip() == "0002"
 
 
 def test_migrations_ship_inside_the_package() -> None:
@@ -27,7 +27,8 @@ def test_migrations_ship_inside_the_package() -> None:
 
     assert (here / "alembic.ini").is_file()
     assert sorted(p.name for p in (here / "migrations" / "versions").glob("*.py")) == [
-        "0001_create_notes.py"
+        "0001_create_notes.py",
+        "0002_create_jobs.py",
     ]
 
 
@@ -35,7 +36,7 @@ def test_upgrade_creates_the_table_and_reports_the_change(database_url: str) -> 
     result = run_migrate()
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"from": None, "to": "0001", "changed": True}
+    assert json.loads(result.stdout) == {"from": None, "to": "0002", "changed": True}
     with connection(database_url) as conn:
         columns = inspect(conn).get_columns("notes")
     assert [c["name"] for c in columns] == ["id", "title", "body", "created_at"]
@@ -45,14 +46,14 @@ def test_second_upgrade_changes_nothing(migrated: str) -> None:
     result = run_migrate()
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"from": "0001", "to": "0001", "changed": False}
+    assert json.loads(result.stdout) == {"from": "0002", "to": "0002", "changed": False}
 
 
 def test_current_matches_head_after_upgrade(migrated: str) -> None:
     current, head = run_migrate("--current"), run_migrate("--head")
 
     assert current.returncode == 0, current.stderr
-    assert current.stdout.strip() == head.stdout.strip() == "0001"
+    assert current.stdout.strip() == head.stdout.strip() == "0002"
 
 
 def test_current_is_empty_before_any_upgrade(database_url: str) -> None:

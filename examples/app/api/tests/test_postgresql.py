@@ -1,96 +1,28 @@
-"""Against a real PostgreSQL: a throwaway cluster on a unix socket in a temporary directory.
-
-Needs the server binaries (Debian: apt-get install postgresql-15; or set PG_BIN). As root,
-the cluster runs as `nobody`, since initdb refuses to run as root.
-"""
+"""Against a real PostgreSQL: the throwaway cluster of conftest.py (pg_url)."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
-import pwd
-import shutil
 import subprocess
-import tempfile
 import time
-from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import inspect
 from starlette.testclient import TestClient
-from support import connection, migrate_command, run_migrate
+from support import connect_psycopg, connection, migrate_command, run_migrate
 
 from notes_api.main import create_app
 from notes_api.migrate import LOCK_ID
 
-PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 pytestmark = pytest.mark.postgresql
-database_names = (f"notes_{n}" for n in itertools.count())
-
-
-def as_cluster_owner(command: list[str]) -> list[str]:
-    return ["runuser", "-u", "nobody", "--", *command] if os.geteuid() == 0 else command
-
-
-def pg_tool(tool: str, *args: str, log: Path | None = None) -> None:
-    command = as_cluster_owner([str(PG_BIN / tool), *args])
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    if result.returncode != 0:
-        server_log = log.read_text(errors="replace") if log and log.exists() else ""
-        pytest.fail(f"{tool} failed ({result.returncode}): {result.stderr}{server_log}")
-
-
-@pytest.fixture(scope="session")
-def pg_socket_dir() -> Iterator[Path]:
-    if not (PG_BIN / "initdb").is_file():
-        pytest.skip(
-            f"no PostgreSQL server binaries in {PG_BIN} (install postgresql-15 or set PG_BIN)"
-        )
-    if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("running as root without runuser: initdb refuses to run as root")
-    base = Path(tempfile.mkdtemp(prefix="notes-api-pg-"))
-    if os.geteuid() == 0:
-        nobody = pwd.getpwnam("nobody")
-        os.chown(base, nobody.pw_uid, nobody.pw_gid)
-    data, log = str(base / "data"), base / "server.log"
-    try:
-        pg_tool("initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync")
-        options = f"-c listen_addresses='' -c unix_socket_directories={base} -c fsync=off"
-        pg_tool("pg_ctl", "-D", data, "-l", str(log), "-o", options, "-w", "start", log=log)
-        yield base
-    finally:
-        subprocess.run(
-            as_cluster_owner([str(PG_BIN / "pg_ctl"), "-D", data, "-m", "immediate", "stop"]),
-            capture_output=True,
-            check=False,
-        )
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def pg_url(pg_socket_dir: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A new, empty database for each test, set as DATABASE_URL."""
-    name = next(database_names)
-    with psycopg.connect(host=str(pg_socket_dir), user="postgres", autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    url = f"postgresql+psycopg://postgres@/{name}?host={pg_socket_dir}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    return url
-
-
-def connect_psycopg(url: str) -> psycopg.Connection:
-    return psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True)
 
 
 def test_migrate_creates_the_table(pg_url: str) -> None:
     result = run_migrate()
 
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {"from": None, "to": "0001", "changed": True}
+    assert json.loads(result.stdout) == {"from": None, "to": "0002", "changed": True}
     assert run_migrate("--current").stdout.strip() == run_migrate("--head").stdout.strip()
     with connection(pg_url) as conn:
         columns = {c["name"]: c for c in inspect(conn).get_columns("notes")}

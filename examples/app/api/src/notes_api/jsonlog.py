@@ -11,7 +11,22 @@ from typing import Any
 
 LOGGER = "notes_api"
 # Fields that callers may pass with `extra=`; everything else on a record is logging's own.
-FIELDS = ("method", "path", "status", "duration_ms", "release_id", "error")
+FIELDS = (
+    "method",
+    "path",
+    "status",
+    "duration_ms",
+    "release_id",
+    "error",
+    # The worker's: `outcome` is the job's new status (done, failed, dead).
+    "job_id",
+    "kind",
+    "attempt",
+    "outcome",
+    "backend",
+    "queue",
+    "worker",
+)
 
 
 class JsonFormatter(logging.Formatter):

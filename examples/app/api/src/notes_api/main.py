@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from notes_api import jsonlog, routes
 from notes_api.db import Database, short_error
+from notes_api.jobqueue import make_queue
 from notes_api.middleware import RequestLog
 from notes_api.settings import Settings, SettingsError
 
@@ -22,12 +23,15 @@ from notes_api.settings import Settings, SettingsError
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         settings = Settings.from_env()
+        db = Database(settings.database_url)
+        queue = make_queue(settings, db)
     except SettingsError as exc:
         jsonlog.configure("info").error("invalid settings: %s", exc)
         raise
     jsonlog.configure(settings.log_level)
     app.state.settings = settings
-    app.state.db = Database(settings.database_url)
+    app.state.db = db
+    app.state.queue = queue
     try:
         yield
     finally:
