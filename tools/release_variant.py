@@ -68,8 +68,8 @@ async def variant_flaky(request, call_next):
 
 MIGRATION = '''"""{doc}
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: {revision}
+Revises: {down}
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "{revision}"
+down_revision: str | None = "{down}"
 branch_labels: str | None = None
 depends_on: str | None = None
 
@@ -92,29 +92,36 @@ def downgrade() -> None:
 '''
 
 # A migration that creates a table, then fails: PostgreSQL rolls back both (one transaction).
-BAD_MIGRATION = MIGRATION.format(
-    doc="Variant bad_migration: fails after creating a table.",
-    extra='    op.execute("SELECT no_such_column FROM notes")\n',
-)
-GOOD_MIGRATION = MIGRATION.format(doc="Variant schema2: adds the note_tags table.", extra="")
+# Both migrations follow the base release's head (the manifest's alembic_head): 0002 on 0001.
+BAD_MIGRATION = {
+    "doc": "Variant bad_migration: fails after creating a table.",
+    "extra": '    op.execute("SELECT no_such_column FROM notes")\n',
+    "name": "variant_bad",
+}
+GOOD_MIGRATION = {
+    "doc": "Variant schema2: adds the note_tags table.",
+    "extra": "",
+    "name": "note_tags",
+}
 
 VERSIONS = "notes_api/migrations/versions/"
 
 VARIANTS: dict[str, dict] = {
-    "same": {"patches": {}, "files": {}, "head": None},
-    "unhealthy": {"patches": {"notes_api/main.py": lambda s: s + UNHEALTHY}, "files": {}},
-    "flaky": {"patches": {"notes_api/main.py": lambda s: s + FLAKY}, "files": {}},
-    "bad_migration": {
-        "patches": {},
-        "files": {VERSIONS + "0002_variant_bad.py": BAD_MIGRATION},
-        "head": "0002",
-    },
-    "schema2": {
-        "patches": {},
-        "files": {VERSIONS + "0002_note_tags.py": GOOD_MIGRATION},
-        "head": "0002",
-    },
+    "same": {"patches": {}},
+    "unhealthy": {"patches": {"notes_api/main.py": lambda s: s + UNHEALTHY}},
+    "flaky": {"patches": {"notes_api/main.py": lambda s: s + FLAKY}},
+    "bad_migration": {"patches": {}, "migration": BAD_MIGRATION},
+    "schema2": {"patches": {}, "migration": GOOD_MIGRATION},
 }
+
+
+def next_migration(head: str, migration: dict) -> tuple[str, str, str]:
+    """(the new revision, its file in the wheel, its text): the revision after ``head``."""
+    revision = f"{int(head) + 1:04d}"
+    text = MIGRATION.format(
+        doc=migration["doc"], extra=migration["extra"], revision=revision, down=head
+    )
+    return revision, f"{VERSIONS}{revision}_{migration['name']}.py", text
 
 
 def sha256_file(path: Path) -> str:
@@ -172,7 +179,11 @@ def derive(base: Path, dest_root: Path, variant: str, release_id: str | None = N
             members = {m.name: (m, tar.extractfile(m).read() if m.isfile() else None) for m in tar}
         wheel_name = manifest["api_wheel"]
         member, data = members[wheel_name]
-        members[wheel_name] = (member, patch_wheel(data, spec["patches"], spec["files"]))
+        files, head = {}, None
+        if spec.get("migration"):
+            head, name, text = next_migration(manifest["alembic_head"], spec["migration"])
+            files[name] = text
+        members[wheel_name] = (member, patch_wheel(data, spec["patches"], files))
         with tarfile.open(work / "api.tar.gz", "w:gz") as tar:
             for member, data in members.values():
                 if data is not None:
@@ -190,8 +201,8 @@ def derive(base: Path, dest_root: Path, variant: str, release_id: str | None = N
             source_hash=hashlib.sha256(f"{manifest['source_hash']}/{variant}".encode()).hexdigest(),
             variant=variant,
         )
-        if spec.get("head"):
-            manifest["alembic_head"] = spec["head"]
+        if head:
+            manifest["alembic_head"] = head
         sums = "".join(f"{digest}  {name}\n" for name, digest in sorted(files.items()))
         (work / "SHA256SUMS").write_text(sums)
         (work / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

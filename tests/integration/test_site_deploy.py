@@ -230,12 +230,12 @@ def schema(stack: Stack) -> tuple[str, str]:
 
 
 def test_a_failed_migration_switches_nothing_and_leaves_the_schema(stack):
-    assert schema(stack) == ("0001", "0")
+    assert schema(stack) == ("0002", "0")
     bad = stack.variant("bad_migration")
     run, report = deploy_under_load(stack, bad, "blue_green")
     assert run.returncode != 0
-    assert "migration to 0002 failed" in run.stdout, output(run)
-    assert schema(stack) == ("0001", "0")
+    assert "migration to 0003 failed" in run.stdout, output(run)
+    assert schema(stack) == ("0002", "0")
     assert report.failure_lines() == [], report.summary()
     stack.assert_everywhere(stack.current)
 
@@ -363,27 +363,27 @@ def test_a_host_that_dies_mid_roll_stops_it_and_a_rerun_converges(stack):
         assert sorted(slots.split()) == ["active", "inactive"], (host, slots)
 
 
-# Last: the database stays at revision 0002, which the releases above do not know.
+# Last: the database stays at revision 0003, which the releases above do not know.
 def test_rollback_is_refused_when_a_later_release_migrated_the_schema(stack):
     before = stack.served("it-2")
     migrated = stack.variant("schema2")
     run = stack.deploy(migrated)
     assert run.returncode == 0, output(run)
-    assert schema(stack) == ("0002", "1")
+    assert schema(stack) == ("0003", "1")
     stack.previous, stack.current = before, release_id(migrated)
 
     refused = stack.play("playbooks/rollback.yml")
     assert refused.returncode != 0, output(refused)
     assert (
-        f"release {stack.previous} expects the schema at revision 0001, but the database is at"
-        " 0002 (migrated by a later release)"
+        f"release {stack.previous} expects the schema at revision 0002, but the database is at"
+        " 0003 (migrated by a later release)"
     ) in " ".join(refused.stdout.split()), output(refused)
     stack.assert_everywhere(stack.current)
-    assert schema(stack) == ("0002", "1")
+    assert schema(stack) == ("0003", "1")
     entry = stack.ledger()[-1]
     assert (entry["kind"], entry["result"]) == ("rollback", "failed"), entry
 
-    # Said deliberately: the old code runs on the newer schema (0002 only added a table).
+    # Said deliberately: the old code runs on the newer schema (0003 only added a table).
     load = stack.load()
     load.start()
     try:
@@ -395,4 +395,4 @@ def test_rollback_is_refused_when_a_later_release_migrated_the_schema(stack):
     assert run.returncode == 0, output(run)
     assert report.failure_lines() == [], report.summary()
     stack.assert_everywhere(stack.previous)
-    assert schema(stack) == ("0002", "1")
+    assert schema(stack) == ("0003", "1")

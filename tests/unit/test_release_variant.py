@@ -93,3 +93,12 @@ def test_record_lists_every_file_with_its_hash():
 def test_patching_a_file_the_wheel_lacks_fails():
     with pytest.raises(ValueError, match="not in the wheel"):
         patch_wheel(make_wheel(), {"notes_api/nope.py": str.upper}, {})
+
+
+def test_a_variants_migration_follows_the_base_releases_head():
+    from tools.release_variant import BAD_MIGRATION, next_migration
+
+    revision, name, text = next_migration("0002", BAD_MIGRATION)
+    assert (revision, name) == ("0003", "notes_api/migrations/versions/0003_variant_bad.py")
+    assert 'revision: str = "0003"' in text
+    assert 'down_revision: str | None = "0002"' in text
