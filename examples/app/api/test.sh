@@ -17,7 +17,7 @@ pip_sha256=f3b60b20ffaadd4415ed7957212a38ac63fa4c5fa375bd0f4a797777940fad13
 die() { echo "app-api test: $*" >&2; exit 1; }
 
 stamp() {
-  echo "$(cat "$api_dir/requirements.lock" "$api_dir/requirements-test.txt" | sha256sum | cut -c1-16)-$("$python" -V 2>&1 | tr -d ' ')"
+  echo "$(cat "$api_dir/requirements.lock" "$api_dir/requirements-sqs.lock" "$api_dir/requirements-test.txt" | sha256sum | cut -c1-16)-$("$python" -V 2>&1 | tr -d ' ')"
 }
 
 bootstrap_pip() {
@@ -58,7 +58,8 @@ if [[ ! -f "$venv/.stamp" || "$(cat "$venv/.stamp")" != "$(stamp)" ]] \
   rm -f "$venv/.stamp"
   echo "app-api test: installing the pinned requirements"
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --only-binary=:all: \
-    -r "$api_dir/requirements.lock" -r "$api_dir/requirements-test.txt" \
+    -r "$api_dir/requirements.lock" -r "$api_dir/requirements-sqs.lock" \
+    -r "$api_dir/requirements-test.txt" \
     || die "pip install failed (see above)"
   stamp >"$venv/.stamp"
 fi

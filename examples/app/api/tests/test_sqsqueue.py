@@ -255,3 +255,22 @@ def test_the_client_takes_the_region_and_endpoint_from_the_environment(
     )  # fmt: skip
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
     assert sqs_client(QUEUE_URL).meta.region_name == "us-east-2"
+
+
+def test_an_sqs_queue_without_boto3_is_a_settings_error_naming_the_extra(monkeypatch):
+    """A VPS release installs requirements.lock only: JOB_QUEUE_URL there says what is missing."""
+    import sys
+
+    from notes_api.jobqueue import make_queue
+    from notes_api.settings import Settings
+
+    monkeypatch.setitem(sys.modules, "boto3", None)
+    monkeypatch.delitem(sys.modules, "notes_api.sqsqueue", raising=False)
+    settings = Settings.from_env(
+        {
+            "DATABASE_URL": "postgresql+psycopg://u:p@127.0.0.1:1/x",
+            "JOB_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/jobs",
+        }
+    )
+    with pytest.raises(SettingsError, match=r"needs boto3: install notes-api\[sqs\]"):
+        make_queue(settings, db=None)

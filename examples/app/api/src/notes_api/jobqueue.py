@@ -23,7 +23,7 @@ from sqlalchemy import update
 
 from notes_api.db import Database
 from notes_api.models import ERROR_MAX, Job, utcnow
-from notes_api.settings import Settings
+from notes_api.settings import Settings, SettingsError
 
 log = logging.getLogger("notes_api.worker")
 
@@ -115,7 +115,15 @@ def make_queue(
     worker = worker or worker_id()
     if settings.job_queue_url:
         # Imported here: boto3 takes a while to import and the PostgreSQL queue needs none of it.
-        from notes_api.sqsqueue import SqsQueue, sqs_client
+        try:
+            from notes_api.sqsqueue import SqsQueue, sqs_client
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("boto3", "botocore"):
+                raise
+            raise SettingsError(
+                "JOB_QUEUE_URL names an SQS queue, which needs boto3: install notes-api[sqs] "
+                "(requirements-sqs.lock), or unset JOB_QUEUE_URL for the PostgreSQL queue"
+            ) from exc
 
         return SqsQueue(
             db,
