@@ -1,5 +1,6 @@
-"""The local AWS of the integration tests: the simulator with real ECS tasks (podman runtime)
-and the app's image in the local registry under its ECR name.
+"""The local AWS of the integration tests: the simulator with real ECS tasks and RDS databases
+(podman runtime), the app's image in the local registry under its ECR name, and PostgreSQL's
+image for RDS (``CLOUDSIM_RDS_IMAGE``).
 
 ``aws_world`` (a session fixture, made available by ``conftest.py``) gives an
 :class:`AwsWorld`; the simulator's close removes the tasks' containers.
@@ -7,6 +8,7 @@ and the app's image in the local registry under its ECR name.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +28,30 @@ class AwsWorld:
     url: str  # AWS_ENDPOINT_URL
     ca_path: str
     image: str  # the app's image, by its ECR name
+
+    @property
+    def env(self) -> dict[str, str]:
+        """What a user's environment holds for the local AWS (tools/cloudsim.sh env)."""
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_CA_BUNDLE": self.ca_path,
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+
+    def engine(self, name: str):
+        return next(v for v in self.sim.vendors if v.name == "aws").engine(name)
+
+    def admin(self, path: str) -> dict:
+        """An ``/_admin/aws/...`` answer of the simulator (``albs``, ``albs/stats``, ``rds``)."""
+        from tests.cloudsim.core import Response
+
+        aws = next(v for v in self.sim.vendors if v.name == "aws")
+        answer = aws.admin("GET", f"/_admin/aws/{path}", None)
+        assert isinstance(answer, Response), path
+        return answer.body
 
     def client(self, service: str):
         import boto3
@@ -56,9 +82,8 @@ def ecr_name(image: str) -> str:
 
 @pytest.fixture(scope="session")
 def aws_world(tmp_path_factory) -> Iterator[AwsWorld]:
-    server, sim, _url, settings, images = start_podman_simulator(
-        tmp_path_factory.mktemp("aws"), postgres=False
-    )
+    server, sim, _url, settings, images = start_podman_simulator(tmp_path_factory.mktemp("aws"))
+    os.environ["CLOUDSIM_RDS_IMAGE"] = images["postgres_image"]
     aws = next(v for v in sim.vendors if v.name == "aws")
     try:
         yield AwsWorld(sim, aws.url, settings.ca_path, ecr_name(images["image"]))

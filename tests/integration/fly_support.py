@@ -7,16 +7,13 @@ by ``tools/app_image.py`` (once per source; pushing to this session's registry t
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
-from tests.integration.sim_support import ROOT, start_podman_simulator
+from tests.integration.sim_support import module_play, start_podman_simulator
 
 NONCE = "fly-machine-lease-nonce"
 DB_PASSWORD_ENV = "POSTGRES_PASSWORD"
@@ -132,53 +129,7 @@ def start_world(tmp: Path):
 def deploy_play(world: FlyWorld, tmp_path: Path, name: str, args: dict) -> tuple[int, dict, str]:
     """Run ``sigma.deploy.fly_deploy`` with ``args`` in a local play against the local Fly;
     returns (rc, the module's result, the play's output)."""
-    from tests.integration.support import ANSIBLE_PLAYBOOK, COLLECTIONS, collection_link
-
-    collection_link()
-    result_file = tmp_path / f"{name}.json"
-    playbook = tmp_path / f"{name}.yml"
-    playbook.write_text(
-        json.dumps(
-            [
-                {
-                    "hosts": "localhost",
-                    "connection": "local",
-                    "gather_facts": False,
-                    "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                    "tasks": [
-                        {
-                            "name": "Deploy",
-                            "sigma.deploy.fly_deploy": args,
-                            "register": "deployed",
-                            "ignore_errors": True,
-                        },
-                        {
-                            "name": "Keep the result",
-                            "ansible.builtin.copy": {
-                                "content": "{{ deployed | to_json }}",
-                                "dest": str(result_file),
-                                "mode": "0600",
-                            },
-                        },
-                    ],
-                }
-            ]
-        )
-    )
-    env = {
-        **os.environ,
-        **world.env,
-        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_NOCOLOR": "1",
-    }
-    proc = subprocess.run(
-        [ANSIBLE_PLAYBOOK, "-i", "localhost,", str(playbook)],
-        env=env, capture_output=True, text=True, timeout=900, check=False, cwd=ROOT,
-    )  # fmt: skip
-    result = json.loads(result_file.read_text()) if result_file.exists() else {}
-    rc = 1 if result.get("failed") or proc.returncode else 0
-    return rc, result, proc.stdout + proc.stderr
+    return module_play("sigma.deploy.fly_deploy", args, world.env, tmp_path, name)
 
 
 def machines_of(world: FlyWorld, app: str) -> list[dict]:

@@ -52,3 +52,41 @@ def start_podman_simulator(tmp: Path, postgres: bool = True):
         sim.close()
         raise
     return server, sim, url, settings, images
+
+
+def module_play(
+    module: str, args: dict, env: dict[str, str], tmp_path: Path, name: str
+) -> tuple[int, dict, str]:
+    """Run one module with ``args`` in a local play (as a user's playbook would), with ``env``
+    added to the environment; returns (rc, the module's result, the play's output)."""
+    from tests.integration.support import ANSIBLE_PLAYBOOK, COLLECTIONS, collection_link
+
+    collection_link()
+    result_file = tmp_path / f"{name}.json"
+    playbook = tmp_path / f"{name}.yml"
+    keep = {"content": "{{ done | to_json }}", "dest": str(result_file), "mode": "0600"}
+    play = {
+        "hosts": "localhost",
+        "connection": "local",
+        "gather_facts": False,
+        "vars": {"ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+        "tasks": [
+            {"name": "Run", module: args, "register": "done", "ignore_errors": True},
+            {"name": "Keep the result", "ansible.builtin.copy": keep},
+        ],
+    }
+    playbook.write_text(json.dumps([play]))
+    full_env = {
+        **os.environ,
+        **env,
+        "ANSIBLE_CONFIG": str(ROOT / "ansible.cfg"),
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_NOCOLOR": "1",
+    }
+    proc = subprocess.run(
+        [ANSIBLE_PLAYBOOK, "-i", "localhost,", str(playbook)],
+        env=full_env, capture_output=True, text=True, timeout=900, check=False, cwd=ROOT,
+    )  # fmt: skip
+    result = json.loads(result_file.read_text()) if result_file.exists() else {}
+    rc = 1 if result.get("failed") or proc.returncode else 0
+    return rc, result, proc.stdout + proc.stderr

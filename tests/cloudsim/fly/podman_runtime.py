@@ -39,6 +39,7 @@ from ..podman_backend import (
     PodmanBackend,
     hostctl,
 )
+from ..podman_ipam import allocator_kept
 from ..registry import Registry
 from .runtime import Report, RunSpec
 
@@ -93,6 +94,9 @@ class PodmanRuntime:
             self._start_registry()
         self.env = {**os.environ, "CONTAINERS_REGISTRIES_CONF": str(self.registry.registries_conf)}
         self._addresses: dict[str, str] = {}  # key -> address of a started machine
+        # key -> the address it had: a machine (or a database) that is run again keeps it, as
+        # a Fly machine keeps its private address and an RDS endpoint its name
+        self._kept: dict[str, str] = {}
         self._apps: dict[str, str] = {}  # key -> app name (from FLY_APP_NAME)
         self._stopping: set[str] = set()  # keys whose exit we caused
         self._key_locks: dict[str, threading.Lock] = {}
@@ -203,8 +207,10 @@ class PodmanRuntime:
             args += ["--entrypoint", json.dumps(spec.init["entrypoint"])]
         args.append(spec.image)
         args += list(spec.cmd or [])
+        with self._lock:
+            wanted = self._kept.get(key)
         try:
-            started = _podman(args)
+            started = self._run(container, args, wanted)
         finally:
             env_file.unlink(missing_ok=True)
         if started.returncode != 0:
@@ -215,12 +221,25 @@ class PodmanRuntime:
         address = _podman(["inspect", "-f", fmt, container]).stdout.strip()
         with self._lock:
             self._addresses[key] = address
+            self._kept[key] = address
             self._apps[key] = spec.env.get("FLY_APP_NAME", "")
             self._stopping.discard(key)
         report("started", {"private_ip": address})
         threading.Thread(
             target=self._watch, args=(key, container, report), name=f"fly-wait-{key}", daemon=True
         ).start()
+
+    def _run(self, container: str, args: list[str], address: str | None):
+        """``podman run`` on the address the key had, when it had one and it is free; else
+        on the one podman's allocator gives."""
+        if address:
+            at = [*args[:2], "--ip", address, *args[2:]]
+            with allocator_kept(self.network, address):
+                started = _podman(at)
+            if started.returncode == 0:
+                return started
+            _podman(["rm", "-f", "-t", "0", container])
+        return _podman(args)
 
     def _watch(self, key: str, container: str, report: Report) -> None:
         """Report the main process's exit unless we stopped it (a release command ends)."""
@@ -250,6 +269,7 @@ class PodmanRuntime:
         with self._lock:
             self._stopping.add(key)
             self._addresses.pop(key, None)
+            self._kept.pop(key, None)
             self._apps.pop(key, None)
         container = self.container(key)
         _podman(["rm", "-f", "-t", "0", container])
