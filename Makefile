@@ -21,7 +21,7 @@ export ANSIBLE_CONFIG := $(ROOT)/ansible.cfg
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export SIGMA_NETWORK ?= sigma-deploy
 
-.PHONY: help demo demo-clean demo-path test lint sanity unit app release molecule integration integration-stack integration-other integration-fly build image cloudsim bench \
+.PHONY: help demo demo-clean demo-path test lint sanity unit app release molecule integration integration-stack integration-other integration-fly integration-aws build image cloudsim bench \
 	system-demo system-test venv venv-test collection-link hosts-clean clean
 
 help: ## list the targets
@@ -148,12 +148,18 @@ integration-stack: venv-test image collection-link
 	@cd $(ROOT) && pytest $(DURATIONS) $(STACK_TESTS)
 
 FLY_TESTS := $(wildcard tests/integration/test_fly_*.py)
+AWS_TESTS := $(wildcard tests/integration/test_aws_*.py) tests/integration/test_pg_move.py
 integration-other: venv-test image collection-link
-	@cd $(ROOT) && pytest $(DURATIONS) tests/integration $(addprefix --ignore=,$(STACK_TESTS) $(FLY_TESTS))
+	@cd $(ROOT) && pytest $(DURATIONS) tests/integration $(addprefix --ignore=,$(STACK_TESTS) $(FLY_TESTS) $(AWS_TESTS))
 
 # The Fly.io rung: machines as containers of the app's image from the local registry.
 integration-fly: venv-test image collection-link ## the Fly.io rung's tests (local Fly: real machines, proxy, registry)
 	@cd $(ROOT) && pytest $(DURATIONS) $(FLY_TESTS)
+
+# The AWS rung: ECS tasks, the ALB's traffic and RDS's PostgreSQL real (local AWS), and the data
+# move between two PostgreSQL servers.
+integration-aws: venv-test image collection-link ## the AWS rung's tests (local AWS: real tasks, ALB stand-in, RDS, data move)
+	@cd $(ROOT) && pytest $(DURATIONS) $(AWS_TESTS)
 
 build: venv ## build the collection tarball into dist/
 	@cd $(ROOT) && ansible-galaxy collection build --force --output-path dist .

@@ -20,17 +20,18 @@ root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root_dir" || exit 1
 
 checks=(lint sanity unit app image release molecule integration-stack integration-other
-        integration-fly demo-path)
+        integration-fly integration-aws demo-path)
 if [[ -n "${SIGMA_CHECKS:-}" ]]; then
   read -r -a checks <<<"$SIGMA_CHECKS"
 fi
-parallel_checks=" molecule integration-stack integration-other integration-fly demo-path "
+parallel_checks=" molecule integration-stack integration-other integration-fly integration-aws demo-path "
 # A background check that starts when another one has ended (the two share a lane): five host
 # checks at once on two cores slow the longest one, the critical path, more than the Fly tests
 # take on their own, and starve the demo's deploy under load (a request of make demo timed out
 # at 5 s once, with the Fly tests beside it). After demo-path, they meet only the last deploy
-# tests of integration-stack.
-declare -A after=([integration-fly]=demo-path)
+# tests of integration-stack. The AWS tests (deploys under load through the ALB stand-in) follow
+# the Fly tests in the same lane, for the same reason.
+declare -A after=([integration-fly]=demo-path [integration-aws]=integration-fly)
 # Built before the checks in the background, which need them.
 first_checks=" image release "
 logs="$root_dir/.build/logs"
