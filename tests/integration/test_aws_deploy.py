@@ -20,7 +20,7 @@ from tests.integration.aws_support import AwsWorld
 from tests.integration.sim_support import module_play
 from tools.loadgen import LoadGen
 
-CLUSTER, SERVICE, FAMILY = "it", "notes", "notes-api"
+CLUSTER, SERVICE, FAMILY = "rung", "notes-rung", "notes-rung-api"
 COUNT = 2
 HEALTH = [
     "CMD-SHELL",
