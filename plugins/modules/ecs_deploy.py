@@ -335,13 +335,20 @@ api_calls:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+from ansible_collections.sigma.deploy.plugins.module_utils.aws.alb_client import (
+    CloudWatchClient,
+    ElbClient,
+)
+from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_bluegreen_run import (
+    EcsBlueGreen,
+)
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_client import EcsClient
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_deploy_run import EcsDeploy
 from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 
 ARGUMENT_SPEC = dict(
     cluster=dict(type="str", required=True),
-    service=dict(type="str", required=True),
+    service=dict(type="str"),
     image=dict(type="str", required=True),
     release_id=dict(type="str"),
     containers=dict(type="list", elements="str"),
@@ -361,10 +368,37 @@ ARGUMENT_SPEC = dict(
         type="dict",
         options=dict(
             services=dict(type="list", elements="str"),
-            listener_arn=dict(type="str"),
-            test_listener_arn=dict(type="str"),
             target_groups=dict(type="list", elements="str"),
-            traffic_steps=dict(type="list", elements="int"),
+            listener_arn=dict(type="str"),
+            rule_arn=dict(type="str"),
+            test_listener_arn=dict(type="str"),
+            test_url=dict(type="str"),
+            test_checks=dict(
+                type="list",
+                elements="dict",
+                options=dict(
+                    path=dict(type="str", required=True),
+                    name=dict(type="str"),
+                    status=dict(type="int", default=200),
+                    contains=dict(type="str"),
+                    json=dict(type="dict"),
+                ),
+            ),
+            test_wait=dict(type="float", default=60),
+            traffic_steps=dict(type="list", elements="int", default=[10, 50, 100]),
+            step_seconds=dict(type="float", default=60),
+            metric_period=dict(type="int", default=60),
+            hold_seconds=dict(type="float", default=0),
+            keep_old=dict(type="bool", default=False),
+        ),
+    ),
+    canary=dict(
+        type="dict",
+        default={},
+        options=dict(
+            max_error_rate=dict(type="float", default=0.01),
+            max_p95_ms=dict(type="float", default=500.0),
+            min_requests=dict(type="int", default=20),
         ),
     ),
     migrate=dict(type="list", elements="str"),
@@ -374,16 +408,33 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def make_run(module: AnsibleAWSModule) -> EcsDeploy:
+    def client(name: str):
+        return module.client(name, retry_decorator=AWSRetry.jittered_backoff())
+
+    ecs = EcsClient(client("ecs"))
+    if module.params["strategy"] != "bluegreen":
+        return EcsDeploy(ecs, module.params, module.check_mode)
+    elb, cloudwatch = ElbClient(client("elbv2")), CloudWatchClient(client("cloudwatch"))
+    return EcsBlueGreen(ecs, elb, cloudwatch, module.params, module.check_mode)
+
+
 def main():
-    module = AnsibleAWSModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    client = EcsClient(module.client("ecs", retry_decorator=AWSRetry.jittered_backoff()))
-    run = EcsDeploy(client, module.params, module.check_mode)
+    module = AnsibleAWSModule(
+        argument_spec=ARGUMENT_SPEC,
+        required_if=[
+            ("strategy", "rolling", ["service"]),
+            ("strategy", "bluegreen", ["bluegreen"]),
+        ],
+        supports_check_mode=True,
+    )
+    run = make_run(module)
     error = None
     try:
         run.run()
     except ApiError as err:
         error = err
-    result = dict(run.result, changed=run.changed, steps=run.steps, api_calls=client.calls)
+    result = dict(run.result, changed=run.changed, steps=run.steps, api_calls=run.api_calls)
     if not module._diff:
         result.pop("diff", None)
     if error is not None:
