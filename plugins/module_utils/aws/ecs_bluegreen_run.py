@@ -197,6 +197,14 @@ class EcsBlueGreen(EcsDeploy):
                     self.forget(arn)
                     deployment["task_definition_arn"] = None
                 raise
+        if seen["idle_weight"] > 0:
+            # An earlier shift stopped half-way: the idle service is changed only once it takes
+            # no production traffic, and the shift starts again from its first step.
+            self.set_production(0)
+            self.steps.append(
+                f"production: back to 100 % on {group_name(seen['live_group'])} (an earlier "
+                f"shift had stopped at {seen['idle_weight']} of {sum(seen['weights'].values())})"
+            )
         if action == plan.SHIFT:
             self.steps.append(f"service {name} runs the release already (COMPLETED)")
             return

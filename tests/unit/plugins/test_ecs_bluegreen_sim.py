@@ -285,3 +285,75 @@ def test_check_mode_plans_and_changes_nothing(sim, world, deploy, checks, change
     assert result["task_definition"]["containerDefinitions"][0]["image"] == f"{REPO}:r2"
     assert ecs.describe_services(cluster="main", services=["green"])["services"] == []
     assert weights(elb, world.listener) == {world.blue: 1}
+
+
+def test_keep_old_leaves_blue_running_and_a_rerun_without_it_finishes(sim, deploy, changes):
+    ecs = sim.aws("ecs")
+    kept = deploy("r2", bluegreen={"keep_old": True})
+    assert kept["failed"] is False, (kept["msg"], kept["steps"])
+    assert kept["deployment"]["bluegreen"]["scaled_to_zero"] is False
+    assert service_of(ecs, "blue")["desiredCount"] == 2
+
+    changes.clear()
+    finished = deploy("r2")
+    assert (finished["failed"], finished["changed"]) == (False, True)
+    assert (finished["deployment"]["action"], finished["deployment"]["service"]) == (
+        "finish",
+        "green",
+    )
+    assert finished["deployment"]["bluegreen"]["scaled_to_zero"] is True
+    assert changes == ["UpdateService"]
+    assert service_of(ecs, "blue")["desiredCount"] == 0
+    assert deploy("r2")["changed"] is False
+
+
+def test_a_listener_rule_is_weighted_and_the_default_action_left_alone(sim, world, deploy):
+    elb = sim.aws("elbv2")
+    not_found = [
+        {"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}},
+    ]
+    elb.modify_listener(ListenerArn=world.listener, DefaultActions=not_found)
+    rule = elb.create_rule(
+        ListenerArn=world.listener, Priority=10,
+        Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+        Actions=[{"Type": "forward", "TargetGroupArn": world.blue}],
+    )["Rules"][0]["RuleArn"]  # fmt: skip
+    result = deploy("r2", bluegreen={"rule_arn": rule})
+    assert result["failed"] is False, (result["msg"], result["steps"])
+    action = elb.describe_rules(RuleArns=[rule])["Rules"][0]["Actions"][0]
+    assert action["ForwardConfig"]["TargetGroups"] == [
+        {"TargetGroupArn": world.blue, "Weight": 0},
+        {"TargetGroupArn": world.green, "Weight": 100},
+    ]
+    default = elb.describe_listeners(ListenerArns=[world.listener])["Listeners"][0]
+    assert default["DefaultActions"][0]["Type"] == "fixed-response"
+
+
+def test_a_shift_that_stopped_half_way_starts_again_from_its_first_step(
+    sim, world, deploy, changes
+):
+    ecs, elb = sim.aws("ecs"), sim.aws("elbv2")
+    assert deploy("r2", bluegreen={"keep_old": True})["failed"] is False
+    half = [
+        {
+            "Type": "forward",
+            "ForwardConfig": {
+                "TargetGroups": [
+                    {"TargetGroupArn": world.blue, "Weight": 50},
+                    {"TargetGroupArn": world.green, "Weight": 50},
+                ]
+            },
+        }
+    ]
+    elb.modify_listener(ListenerArn=world.listener, DefaultActions=half)
+    changes.clear()
+    result = deploy("r2")
+    assert result["failed"] is False, (result["msg"], result["steps"])
+    assert result["deployment"]["action"] == "shift"
+    assert result["steps"][0] == (
+        "production: back to 100 % on blue (an earlier shift had stopped at 50 of 100)"
+    )
+    assert [s["percent"] for s in result["deployment"]["bluegreen"]["shifts"]] == [10, 50, 100]
+    assert "RegisterTaskDefinition" not in changes
+    assert weights(elb, world.listener) == {world.blue: 0, world.green: 100}
+    assert service_of(ecs, "blue")["desiredCount"] == 0
