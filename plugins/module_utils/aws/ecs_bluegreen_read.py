@@ -4,6 +4,7 @@
 """What a blue-green deploy on ECS reads before it decides: the target groups, the production
 listener (or rule) and the test listener, which group is live, both services and the live
 one's task definition. Only reads; every problem is an :class:`ApiError` naming the option.
+And the result's shape before anything changes (``shape_start``, pure).
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from ansible_collections.sigma.deploy.plugins.module_utils.aws import bluegreen as bg
+from ansible_collections.sigma.deploy.plugins.module_utils.aws import ecs_bluegreen_plan as plan
 from ansible_collections.sigma.deploy.plugins.module_utils.aws import ecs_taskdef as td
+from ansible_collections.sigma.deploy.plugins.module_utils.aws import ecs_verdict as ev
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.alb_client import ElbClient
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_client import EcsClient
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_shapes import (
+    shape_configuration,
     wanted_configuration,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
@@ -154,3 +158,72 @@ def read_pair(
         "config_same": idle is not None and config == (idle.get("deploymentConfiguration") or {}),
         "keep_old": settings["keep_old"],
     }
+
+
+def shape_start(
+    seen: Mapping[str, Any], action: str, release_id: str, image: str, steps: list[int]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``deployment`` result and the ``diff`` of a run, before it changes anything: the
+    service that gets the release (the one serving it already, with nothing or only the end
+    left to do) and the pair's roles."""
+    live, idle = seen["live"], seen["idle"]
+    done = action in (plan.NONE, plan.FINISH)
+    target = live if done else idle
+    primary = (ev.primary_deployment(target) or {}) if target else {}
+    live_primary = ev.primary_deployment(live) or {}
+    previous = dict(
+        td.container_release(seen["live_taskdef"], seen["names"][0]),
+        task_definition_arn=live.get("taskDefinition"),
+        deployment_id=live_primary.get("id"),
+    )
+    keeps = action in (plan.NONE, plan.FINISH, plan.SHIFT)  # no new deployment
+    deployment = {
+        "cluster": live.get("clusterArn"),
+        "service": seen["live_name"] if done else seen["idle_name"],
+        "action": action,
+        "release_id": release_id,
+        "image": image,
+        "containers": seen["names"],
+        "task_definition_arn": None
+        if action == plan.DEPLOY
+        else (target or {}).get("taskDefinition"),
+        "deployment_id": primary.get("id") if keeps else None,
+        "deployment_configuration": shape_configuration(seen["config"]),
+        "previous": previous,
+        "migration": None,
+        "state": None,
+        "rollout_state": primary.get("rolloutState") if keeps else None,
+        "rollout_state_reason": primary.get("rolloutStateReason") if keeps else None,
+        "rolled_back_to": None,
+        "stopped_tasks": [],
+        "events": [],
+        "waited_s": 0.0,
+        "bluegreen": {
+            "live_service": seen["live_name"],
+            "live_target_group": seen["live_group"],
+            "idle_service": seen["idle_name"],
+            "idle_target_group": seen["idle_group"],
+            "idle_service_created": idle is None and not done,
+            "serving_target_group": seen["live_group"],
+            "traffic_steps": list(steps),
+            "test_url": None,
+            "test_checks": [],
+            "shifts": [],
+            "scaled_to_zero": None,
+            "timings": {"deploy_s": 0.0, "test_s": 0.0, "shift_s": 0.0, "total_s": 0.0},
+        },
+    }
+    after_group = seen["live_group"] if done else seen["idle_group"]
+    diff = {
+        "before": {
+            "image": previous["image"],
+            "release_id": previous["release_id"],
+            "live_target_group": group_name(seen["live_group"]),
+        },
+        "after": {
+            "image": image,
+            "release_id": release_id,
+            "live_target_group": group_name(after_group),
+        },
+    }
+    return deployment, diff

@@ -27,13 +27,11 @@ from ansible_collections.sigma.deploy.plugins.module_utils.aws import ecs_verdic
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_bluegreen_read import (
     group_name,
     read_pair,
+    shape_start,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_deploy_run import (
     EcsDeploy,
     check_params,
-)
-from ansible_collections.sigma.deploy.plugins.module_utils.aws.ecs_shapes import (
-    shape_configuration,
 )
 from ansible_collections.sigma.deploy.plugins.module_utils.client.api import ApiError
 from ansible_collections.sigma.deploy.plugins.module_utils.client.waiter import Deadline
@@ -112,68 +110,13 @@ class EcsBlueGreen(EcsDeploy):
 
     def describe(self, seen: Mapping[str, Any], action: str, release_id: str) -> None:
         """The result before anything changes: what serves, what gets the release, the plan."""
-        live, idle = seen["live"], seen["idle"]
-        done = action in (plan.NONE, plan.FINISH)
-        target = live if done else idle
-        primary = (ev.primary_deployment(target) or {}) if target else {}
-        live_primary = ev.primary_deployment(live) or {}
-        previous = dict(
-            td.container_release(seen["live_taskdef"], seen["names"][0]),
-            task_definition_arn=live.get("taskDefinition"),
-            deployment_id=live_primary.get("id"),
+        deployment, diff = shape_start(
+            seen, action, release_id, self.params["image"], self.settings["plan"]
         )
-        keeps = action in (plan.NONE, plan.FINISH, plan.SHIFT)
-        self.result["deployment"] = {
-            "cluster": live.get("clusterArn"),
-            "service": seen["live_name"] if done else seen["idle_name"],
-            "action": action,
-            "release_id": release_id,
-            "image": self.params["image"],
-            "containers": seen["names"],
-            "task_definition_arn": (target or {}).get("taskDefinition")
-            if action != plan.DEPLOY
-            else None,
-            "deployment_id": primary.get("id") if keeps else None,
-            "deployment_configuration": shape_configuration(seen["config"]),
-            "previous": previous,
-            "migration": None,
-            "state": None,
-            "rollout_state": primary.get("rolloutState") if keeps else None,
-            "rollout_state_reason": primary.get("rolloutStateReason") if keeps else None,
-            "rolled_back_to": None,
-            "stopped_tasks": [],
-            "events": [],
-            "waited_s": 0.0,
-            "bluegreen": {
-                "live_service": seen["live_name"],
-                "live_target_group": seen["live_group"],
-                "idle_service": seen["idle_name"],
-                "idle_target_group": seen["idle_group"],
-                "idle_service_created": idle is None and not done,
-                "serving_target_group": seen["live_group"],
-                "traffic_steps": self.settings["plan"],
-                "test_url": None,
-                "test_checks": [],
-                "shifts": [],
-                "scaled_to_zero": None,
-                "timings": {"deploy_s": 0.0, "test_s": 0.0, "shift_s": 0.0, "total_s": 0.0},
-            },
-        }
-        if keeps and primary.get("id"):
-            self.observe(target, primary["id"])
-        after_group = seen["live_group"] if done else seen["idle_group"]
-        self.result["diff"] = {
-            "before": {
-                "image": previous["image"],
-                "release_id": previous["release_id"],
-                "live_target_group": group_name(seen["live_group"]),
-            },
-            "after": {
-                "image": self.params["image"],
-                "release_id": release_id,
-                "live_target_group": group_name(after_group),
-            },
-        }
+        self.result.update(deployment=deployment, diff=diff)
+        if deployment["deployment_id"]:
+            done = action in (plan.NONE, plan.FINISH)
+            self.observe(seen["live"] if done else seen["idle"], deployment["deployment_id"])
 
     # --- the idle service gets the release ----------------------------------------------------
     def release(self, action: str, wanted: Any, release_id: str) -> None:
