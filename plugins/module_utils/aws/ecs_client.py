@@ -47,30 +47,35 @@ def field_from_message(message: str, hints: Mapping[str, str]) -> str | None:
     return next((field for word, field in hints.items() if word in text), None)
 
 
-def api_error(err: Exception, hints: Mapping[str, str] | None = None) -> ApiError:
-    """The :class:`ApiError` of a botocore exception."""
+def api_error(
+    err: Exception, hints: Mapping[str, str] | None = None, vendor: str = VENDOR
+) -> ApiError:
+    """The :class:`ApiError` of a botocore exception (``vendor``: which AWS API answered)."""
     if isinstance(err, ClientError) and hasattr(err, "response"):
         details = err.response.get("Error", {})
         code = details.get("Code") or "ClientError"
         message = details.get("Message") or str(err)
         status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         field = FIELD_OF_CODE.get(code) or field_from_message(message, hints or {})
-        return ApiError(VENDOR, status, code, message, field)
+        return ApiError(vendor, status, code, message, field)
     if isinstance(err, NoCredentialsError):
         message = (
             "no AWS credentials found: set aws_access_key and aws_secret_key, a profile, or "
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
-        error = ApiError(VENDOR, None, "NoCredentials", message, "aws_access_key")
+        error = ApiError(vendor, None, "NoCredentials", message, "aws_access_key")
         error.sent = False
         return error
-    error = ApiError(VENDOR, None, type(err).__name__, str(err), None)
+    error = ApiError(vendor, None, type(err).__name__, str(err), None)
     error.sent = False
     return error
 
 
-class EcsClient:
-    """The calls, each returning plain boto3 data or raising :class:`ApiError`."""
+class AwsCalls:
+    """Calls of one AWS API over a boto3 client made with ``retry_decorator``: plain boto3
+    data back, or :class:`ApiError`; ``calls`` counts them (retries not counted)."""
+
+    vendor = VENDOR
 
     def __init__(self, boto_client: Any) -> None:
         self.boto = boto_client
@@ -81,7 +86,11 @@ class EcsClient:
         try:
             return getattr(self.boto, operation)(aws_retry=True, **kwargs)
         except (ClientError, BotoCoreError) as err:
-            raise api_error(err, hints) from err
+            raise api_error(err, hints, self.vendor) from err
+
+
+class EcsClient(AwsCalls):
+    """The ECS calls."""
 
     # --- services -----------------------------------------------------------------------------
     def service(self, cluster: str, name: str) -> dict[str, Any]:
@@ -100,15 +109,20 @@ class EcsClient:
             "service",
         )
 
-    def services(self, cluster: str, names: list[str]) -> list[dict[str, Any]]:
-        """The services named (10 per call, ECS's limit), those not found left out."""
+    def services(self, cluster: str, names: list[str], tags: bool = False) -> list[dict[str, Any]]:
+        """The services named (10 per call, ECS's limit), those not found left out; with
+        ``tags``, their tags too."""
         found = []
+        extra = {"include": ["TAGS"]} if tags else {}
         for start in range(0, len(names), 10):
             answer = self._call(
-                "describe_services", cluster=cluster, services=names[start : start + 10]
+                "describe_services", cluster=cluster, services=names[start : start + 10], **extra
             )
             found.extend(answer.get("services") or [])
         return found
+
+    def create_service(self, **wanted: Any) -> dict[str, Any]:
+        return self._call("create_service", {"service": "bluegreen.services"}, **wanted)["service"]
 
     def service_arns(self, cluster: str) -> Iterator[str]:
         token = None

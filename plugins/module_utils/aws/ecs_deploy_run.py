@@ -44,8 +44,6 @@ STOPPED_TASKS_READ = 20
 
 def check_params(params: Mapping[str, Any]) -> str:
     """Refuse, naming the option, what ECS would not be asked to do; the release id."""
-    if params["strategy"] == "bluegreen":
-        raise ApiError.refusal("strategy bluegreen is not implemented yet")
     release_id = image_release_id(params["image"], params.get("release_id") or "")
     if not release_id:
         raise ApiError.refusal(
@@ -107,6 +105,11 @@ class EcsDeploy:
         self.changed = False
         self.deadline: Deadline | None = None
         self.result: dict[str, Any] = {"deployment": None, "task_definition": None}
+
+    @property
+    def api_calls(self) -> int:
+        """The AWS calls the run made (retries not counted)."""
+        return self.client.calls
 
     # --- reading -----------------------------------------------------------------------------
     def read(self, release_id: str) -> dict[str, Any]:
@@ -359,10 +362,13 @@ class EcsDeploy:
             deployment["events"] = shape_events(service.get("events") or [], since, EVENTS_SHOWN)
         return found
 
-    def wait(self, deployment_id: str) -> None:
+    def wait(self, deployment_id: str, service_name: str | None = None) -> None:
+        """Wait for the verdict on ``deployment_id`` of ``service_name`` (default, the option
+        ``service``); fail with ECS's reasons unless it COMPLETED."""
         params = self.params
+        name = service_name or params["service"]
         done, service, took = wait_until(
-            lambda: self.client.service(params["cluster"], params["service"]),
+            lambda: self.client.service(params["cluster"], name),
             lambda s: ev.verdict(s, deployment_id)["settled"],
             self.deadline.remaining(),
             interval=params["poll_interval"],

@@ -224,7 +224,26 @@ def test_a_deployment_still_in_progress_at_the_timeout_fails_and_a_rerun_waits(d
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"strategy": "bluegreen"}, "strategy bluegreen is not implemented yet"),
+        (
+            {
+                "strategy": "bluegreen",
+                "bluegreen": {
+                    "services": ["blue", "blue"],
+                    "target_groups": ["blue", "green"],
+                    "listener_arn": "arn:listener",
+                    "test_listener_arn": "arn:listener",
+                    "traffic_steps": [0, 50],
+                    "metric_period": 90,
+                },
+                "canary": {"max_error_rate": 5},
+            },
+            "bluegreen.services: expected two different names, blue then green, got "
+            "['blue', 'blue']; bluegreen.test_listener_arn must not be the production listener; "
+            "bluegreen.traffic_steps: steps must be percentages from 1 to 100, got [0, 50]; "
+            "bluegreen.metric_period: expected 1, 5, 10, 30 or a multiple of 60, got 90; "
+            "canary.max_error_rate: expected 0 to 1 (0.01 = 1 %), got 5.0; service is not used "
+            "with strategy bluegreen: name the two services in bluegreen.services",
+        ),
         (
             {"image": f"{fx.REPO}"},
             f"release_id is required: image {fx.REPO} has neither a tag nor a digest",
@@ -251,6 +270,16 @@ def test_bad_input_is_refused_before_any_change(deploy, params, message):
     assert (result["failed"], result["changed"], result["msg"]) == (True, False, message)
     assert not ecs.called("register_task_definition")
     assert not ecs.called("update_service")
+
+
+def test_strategy_bluegreen_needs_its_settings(deploy):
+    ecs = FakeEcs()
+    result = deploy(ecs, strategy="bluegreen", service=None)
+    assert (result["failed"], result["msg"]) == (
+        True,
+        "strategy is bluegreen but all of the following are missing: bluegreen",
+    )
+    assert ecs.calls == []
 
 
 def test_an_unknown_cluster_names_the_field(deploy):
