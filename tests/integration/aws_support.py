@@ -2,7 +2,7 @@
 (podman runtime), the app's image in the local registry under its ECR name, and PostgreSQL's
 image for RDS (``CLOUDSIM_RDS_IMAGE``).
 
-``aws_world`` (a session fixture, made available by ``conftest.py``) gives an
+``aws_world`` (a session fixture in ``conftest.py``, from :func:`start_aws_world`) gives an
 :class:`AwsWorld`; the simulator's close removes the tasks' containers.
 """
 
@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import pytest
-
+from tests.cloudsim.aws import vendor_of
 from tests.integration.sim_support import start_podman_simulator
 
 ACCOUNT_ID = "123456789012"
@@ -42,14 +41,13 @@ class AwsWorld:
         }
 
     def engine(self, name: str):
-        return next(v for v in self.sim.vendors if v.name == "aws").engine(name)
+        return vendor_of(self.sim).engine(name)
 
     def admin(self, path: str) -> dict:
         """An ``/_admin/aws/...`` answer of the simulator (``albs``, ``albs/stats``, ``rds``)."""
         from tests.cloudsim.core import Response
 
-        aws = next(v for v in self.sim.vendors if v.name == "aws")
-        answer = aws.admin("GET", f"/_admin/aws/{path}", None)
+        answer = vendor_of(self.sim).admin("GET", f"/_admin/aws/{path}", None)
         assert isinstance(answer, Response), path
         return answer.body
 
@@ -63,7 +61,7 @@ class AwsWorld:
 
     @property
     def ecs_engine(self):
-        return next(v for v in self.sim.vendors if v.name == "aws").engine("ecs")
+        return vendor_of(self.sim).engine("ecs")
 
     def wait(self, what: str, probe, timeout: float = 300.0):
         deadline = time.monotonic() + timeout
@@ -80,13 +78,8 @@ def ecr_name(image: str) -> str:
     return f"{ECR}/{image.split('/', 1)[1]}"
 
 
-@pytest.fixture(scope="session")
-def aws_world(tmp_path_factory) -> Iterator[AwsWorld]:
-    server, sim, _url, settings, images = start_podman_simulator(tmp_path_factory.mktemp("aws"))
+def start_aws_world(tmp: Path) -> tuple[Any, AwsWorld]:
+    """(the simulator's server, the world): the caller shuts both down."""
+    server, sim, _url, settings, images = start_podman_simulator(tmp)
     os.environ["CLOUDSIM_RDS_IMAGE"] = images["postgres_image"]
-    aws = next(v for v in sim.vendors if v.name == "aws")
-    try:
-        yield AwsWorld(sim, aws.url, settings.ca_path, ecr_name(images["image"]))
-    finally:
-        server.shutdown()
-        sim.close()
+    return server, AwsWorld(sim, vendor_of(sim).url, settings.ca_path, ecr_name(images["image"]))

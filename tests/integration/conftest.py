@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.aws_support import aws_world  # noqa: F401 (a session fixture)
+from tests.integration.aws_support import AwsWorld, start_aws_world
 from tests.integration.fly_support import FlyWorld, start_world
 from tests.integration.support import Group, hostctl, site, start_group
 
@@ -32,6 +32,18 @@ def converged(stack_hosts):
     first = site(stack_hosts)
     assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-2000:]
     return stack_hosts, first
+
+
+@pytest.fixture(scope="session")
+def aws_world(tmp_path_factory) -> Iterator[AwsWorld]:
+    """The local AWS with real ECS tasks and RDS databases, its registry holding the app's
+    images, for the session (tests/integration/aws_support.py)."""
+    server, world = start_aws_world(tmp_path_factory.mktemp("aws"))
+    try:
+        yield world
+    finally:
+        server.shutdown()
+        world.sim.close()
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,9 @@ class Stack:
     alb_dns: str
     target_group: str
     db_secret: str
+    green_group: str
+    listener: str
+    test_listener: str
 
 
 def _wait_db(world: AwsWorld, rds, identifier: str) -> dict:
@@ -43,6 +46,26 @@ def _wait_db(world: AwsWorld, rds, identifier: str) -> dict:
         return db if db["DBInstanceStatus"] == "available" else None
 
     return world.wait(f"{identifier} is available", available, timeout=240)
+
+
+def _target_group(elb, vpc: str, name: str) -> str:
+    arn = elb.create_target_group(
+        Name=name, Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip",
+        HealthCheckPath="/healthz", HealthCheckIntervalSeconds=5, HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2,
+    )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
+    elb.modify_target_group_attributes(
+        TargetGroupArn=arn,
+        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "10"}],
+    )
+    return arn
+
+
+def _listener(elb, lb_arn: str, port: int, group: str) -> str:
+    return elb.create_listener(
+        LoadBalancerArn=lb_arn, Protocol="HTTP", Port=port,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
+    )["Listeners"][0]["ListenerArn"]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -67,20 +90,10 @@ def stack(aws_world: AwsWorld) -> Stack:
     endpoint = _wait_db(world, rds, "it-db")["Endpoint"]
     url = f"postgresql+psycopg://notes:{password}@{endpoint['Address']}:{endpoint['Port']}/notes"
     secret = world.client("secretsmanager").create_secret(Name="it/database-url", SecretString=url)
-    group = elb.create_target_group(
-        Name="it-blue", Protocol="HTTP", Port=8000, VpcId=vpc, TargetType="ip",
-        HealthCheckPath="/healthz", HealthCheckIntervalSeconds=5, HealthyThresholdCount=2,
-        UnhealthyThresholdCount=2,
-    )["TargetGroups"][0]["TargetGroupArn"]  # fmt: skip
-    elb.modify_target_group_attributes(
-        TargetGroupArn=group,
-        Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": "10"}],
-    )
+    group, green = _target_group(elb, vpc, "it-blue"), _target_group(elb, vpc, "it-green")
     lb = elb.create_load_balancer(Name="it-alb", Subnets=subnets)["LoadBalancers"][0]
-    elb.create_listener(
-        LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": group}],
-    )  # fmt: skip
+    listener = _listener(elb, lb["LoadBalancerArn"], 80, group)
+    test_listener = _listener(elb, lb["LoadBalancerArn"], 8080, green)
     ecs = world.client("ecs")
     ecs.create_cluster(clusterName=CLUSTER)
     first = ecs.register_task_definition(
@@ -104,7 +117,7 @@ def stack(aws_world: AwsWorld) -> Stack:
         deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
     )  # fmt: skip
     alb_url = world.admin("albs")[lb["DNSName"]]
-    return Stack(alb_url, lb["DNSName"], group, secret["ARN"])
+    return Stack(alb_url, lb["DNSName"], group, secret["ARN"], green, listener, test_listener)
 
 
 def deploy(world: AwsWorld, tmp_path, name: str, release_id: str, **extra):
@@ -199,6 +212,38 @@ def test_a_failed_migration_switches_nothing(aws_world, released, tmp_path):
     assert "exit code 3" in result["msg"], result["msg"]
     assert report.failed == 0, report.summary()
     assert serving(aws_world) == before
+
+
+def test_bluegreen_checks_the_test_listener_then_shifts_with_no_request_dropped(
+    aws_world, released, tmp_path
+):
+    bluegreen = {
+        "services": [SERVICE, f"{SERVICE}-green"],
+        "target_groups": [released.target_group, released.green_group],
+        "listener_arn": released.listener,
+        "test_listener_arn": released.test_listener,
+        "test_url": released.alb_url + ":8080",
+        "test_checks": [{"path": "/version", "contains": "r-bg"}],
+        "traffic_steps": [10, 50, 100],
+        "step_seconds": 6,
+        "metric_period": 1,
+    }
+    canary = {"max_error_rate": 0.0, "max_p95_ms": 2000, "min_requests": 3}
+    settings = {"strategy": "bluegreen", "bluegreen": bluegreen, "canary": canary}
+    (rc, result, output), report = under_load(
+        released, lambda: deploy(aws_world, tmp_path, "bluegreen", "r-bg", **settings)
+    )
+    assert rc == 0, output[-6000:]
+    steps = result["deployment"]["bluegreen"]
+    assert steps["serving_target_group"] == released.green_group, steps
+    assert [shift["percent"] for shift in steps["shifts"]] == [10, 50, 100]
+    assert all(shift["passed"] for shift in steps["shifts"][:-1]), steps["shifts"]
+    assert steps["scaled_to_zero"], steps
+    assert report.failed == 0, report.summary()
+    assert report.all_after(report.started + report.seconds - 1) == {"r-bg"}
+    again_rc, again, again_output = deploy(aws_world, tmp_path, "again", "r-bg", **settings)
+    assert again_rc == 0, again_output[-4000:]
+    assert again["changed"] is False
 
 
 def test_a_multi_az_failover_keeps_the_data(aws_world, released):

@@ -102,8 +102,16 @@ class AwsVendor(Vendor):
             self._server = None
 
 
+def vendor_of(sim: Any) -> AwsVendor:
+    """The AWS vendor of a simulator (``tests.cloudsim.server.Simulator``)."""
+    for vendor in sim.vendors:
+        if isinstance(vendor, AwsVendor):
+            return vendor
+    raise LookupError("the simulator has no AWS vendor (is moto installed?)")
+
+
 def make(faults: Faults, backend: Any) -> AwsVendor:
     return AwsVendor(faults, backend)
 
 
-__all__ = ["ACCOUNT_ID", "AwsCall", "AwsError", "AwsVendor", "Gateway", "make"]
+__all__ = ["ACCOUNT_ID", "AwsCall", "AwsError", "AwsVendor", "Gateway", "make", "vendor_of"]

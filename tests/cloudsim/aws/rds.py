@@ -146,7 +146,8 @@ class RdsEngine:
     def _wrap_create(self, region: str, create):
         def wrapped(db_kwargs: dict[str, Any]) -> Any:
             db = create(db_kwargs)
-            if db.engine == "postgres" and type(db) is DBInstance:
+            # moto's own class exactly: not a cluster member, not one already ours
+            if db.engine == "postgres" and db.__class__ is DBInstance:
                 self._start(region, db, db_kwargs)
             return db
 

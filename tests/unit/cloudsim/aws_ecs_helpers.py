@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+from tests.cloudsim.aws import vendor_of
+
 HANG_GUARD_S = 60.0  # only against a hang: the engine steps every 10 ms here
 
 
 def fast_engine(sim):
     """The ECS engine, ticking every 10 ms and probing on every tick; its recorders removed
     after the test (a test file's ``engine`` fixture yields from this)."""
-    vendor = next(v for v in sim.sim.vendors if v.name == "aws")
+    vendor = vendor_of(sim.sim)
     ecs_engine = vendor.engine("ecs")
     saved = ecs_engine.settings
     ecs_engine.settings = replace(saved, tick_s=0.01, health_interval_s=0.0, stop_timeout_s=1.0)

@@ -66,7 +66,7 @@ def health(elb, group: str) -> dict[str, tuple]:
 
 def all_healthy(elb, group: str, count: int) -> bool:
     states = health(elb, group)
-    return len(states) == count and {s for s, _ in states.values()} == {"healthy"}
+    return len(states) == count and {s for s, _reason in states.values()} == {"healthy"}
 
 
 def forward(*groups: tuple[str, int]) -> list[dict]:
@@ -84,7 +84,7 @@ def load_balancer(sim, elb, subnets, actions) -> tuple[str, str, str]:
 
 
 def answers(url: str, count: int, path: str = "/") -> list[str]:
-    return [get(url, path).body.decode().split()[0] for _ in range(count)]
+    return [get(url, path).body.decode().split()[0] for _number in range(count)]
 
 
 def test_rules_route_by_path_and_host_then_the_default(sim, elb, targets):

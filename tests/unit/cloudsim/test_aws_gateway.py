@@ -5,14 +5,14 @@ from __future__ import annotations
 import botocore.exceptions
 import pytest
 
-from tests.cloudsim.aws import AwsError
+from tests.cloudsim.aws import AwsError, vendor_of
 from tests.cloudsim.aws.gateway import read_call
 
 
 @pytest.fixture
 def aws(sim):
     """The AWS vendor; hooks a test registers are removed after it."""
-    vendor = next(v for v in sim.sim.vendors if v.name == "aws")
+    vendor = vendor_of(sim.sim)
     before, after = dict(vendor.gateway.before), dict(vendor.gateway.after)
     yield vendor
     vendor.gateway.before, vendor.gateway.after = before, after

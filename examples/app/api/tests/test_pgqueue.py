@@ -174,7 +174,7 @@ def test_a_job_taken_in_an_open_transaction_is_skipped_not_waited_for(
 
 
 def test_two_workers_never_take_the_same_job(pg_jobs: str) -> None:
-    workers = [start_worker(JOB_POLL_SECONDS="5") for _ in range(2)]
+    workers = [start_worker(JOB_POLL_SECONDS="5") for _number in range(2)]
     ids = set(queue_jobs(*[("sleep", {"seconds": 0.05})] * 20))
 
     wait_for("20 jobs done", lambda: [r[0] for r in job_rows(pg_jobs).values()] == ["done"] * 20)

@@ -72,6 +72,8 @@ class EcsEngine:
         self.gateway = aws.gateway
         self.runtime = aws.runtime
         self.elb = aws.engine("elb")
+        if self.elb is None:
+            raise RuntimeError("the ECS engine needs the ELB engine: install elb before ecs")
         self.settings = settings or Settings()
         self.services: dict[str, ServiceState] = {}
         self.tasks: dict[str, Task] = {}
@@ -81,8 +83,7 @@ class EcsEngine:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if self.elb is not None and hasattr(self.elb, "probers"):
-            self.elb.probers.append(self.probe_target)
+        self.elb.probers.append(self.probe_target)
 
     @property
     def lock(self) -> threading.RLock:
@@ -299,8 +300,6 @@ class EcsEngine:
                 service.say(f"deregistered 1 targets in (target-group {arn})")
 
     def _draining(self, task: Task) -> bool:
-        if self.elb is None:
-            return False
         return any(
             self.elb.target_health(arn, task.private_ip, port)[0] == "draining"
             for arn, port in task.targets
@@ -310,8 +309,6 @@ class EcsEngine:
         """The task's target health (the worst of its groups), or None when not behind one."""
         if not task.targets:
             return None
-        if self.elb is None:
-            return task.stand_in_target
         states = [
             self.elb.target_health(arn, task.private_ip, port)[0] for arn, port in task.targets
         ]
@@ -349,7 +346,7 @@ class EcsEngine:
         """Put the engine's view of a service onto moto's object (what every answer shows)."""
         rollout.count(self, service)
         svc = service.moto
-        svc.deployments = [d for d in service.deployments]
+        svc.deployments = list(service.deployments)
         svc.deployment_configuration = service.config
         svc.events = service.events
         svc.running_count = sum(d.running_count for d in service.deployments)

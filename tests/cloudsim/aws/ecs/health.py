@@ -1,5 +1,5 @@
-"""Task health: one probe round (container health checks, and the stand-in target checks
-when there is no ELB engine), then the verdicts the service scheduler acts on.
+"""Task health: one probe round (container health checks; the ELB engine checks targets), then
+the verdicts the service scheduler acts on.
 
 A task is healthy for its deployment when it is RUNNING, its container health check (if it
 has one) passes, and, behind a load balancer, its target is ``healthy`` (the engine contract).
@@ -26,33 +26,16 @@ def probe_round(engine: Any) -> None:
             if not _running(task) or now - task.last_probe < engine.settings.health_interval_s:
                 continue
             task.last_probe = now
-            stand_in = None
-            if task.targets and engine.elb is None:
-                arn, port = task.targets[0]
-                group = targets.target_group(engine.gateway, task.region, arn)
-                if group is not None:
-                    stand_in = (
-                        targets.health_check_of(group, port),
-                        targets.unhealthy_threshold(group),
-                    )
-            if task.health_check or stand_in:
-                due.append((task.id, task.health_check, stand_in))
+            if task.health_check:
+                due.append((task.id, task.health_check))
     results = []
-    for tid, health_check, stand_in in due:  # the lock released: probes may take seconds
-        container = (
-            targets.container_check(engine.runtime, tid, health_check) if health_check else None
-        )
-        target = engine.runtime.probe(tid, stand_in[0]) if stand_in else None
-        results.append((tid, container, target, stand_in[1] if stand_in else 0))
+    for tid, health_check in due:  # the lock released: probes may take seconds
+        results.append((tid, targets.container_check(engine.runtime, tid, health_check)))
     with engine.lock:
-        for tid, container, target, threshold in results:
+        for tid, container in results:
             task = engine.tasks.get(tid)
-            if task is None or not _running(task):
-                continue
-            if container is not None:
+            if task is not None and _running(task):
                 _container_result(task, container[0], now)
-            if target is not None:
-                _stand_in_result(task, target[0], threshold)
         for task in list(engine.tasks.values()):
             if _running(task):
                 judge(engine, task)
@@ -72,16 +55,6 @@ def _container_result(task: Task, passed: bool, now: float) -> None:
         if task.check_failures >= int(check.get("retries") or 3):
             task.container.health_status = "UNHEALTHY"
     task.health_status = task.container.health_status
-
-
-def _stand_in_result(task: Task, passed: bool, threshold: int) -> None:
-    if passed:
-        task.target_failures = 0
-        task.stand_in_target = "healthy"
-    else:
-        task.target_failures += 1
-        if task.target_failures >= threshold:
-            task.stand_in_target = "unhealthy"
 
 
 def healthy(engine: Any, task: Task) -> bool:

@@ -175,8 +175,6 @@ class Task:
     container_port: int | None = None
     targets: list[tuple[str, int]] = field(default_factory=list)  # (target group, port)
     check_failures: int = 0  # consecutive container health check failures
-    target_failures: int = 0  # consecutive stand-in target check failures (no ELB engine)
-    stand_in_target: str | None = None  # the stand-in target state (no ELB engine)
     ever_healthy: bool = False
     started_mono: float = 0.0
     last_probe: float = 0.0

@@ -104,7 +104,7 @@ def step(engine: Any, service: Any) -> None:
     if primary.rollout_state != "FAILED":
         alive = sum(1 for t in tasks_of(engine, service) if t.alive)
         room = min(desired - len(mine), ceiling - alive)
-        started = [_start(engine, service, primary) for _ in range(max(room, 0))]
+        started = [_start(engine, service, primary) for _number in range(max(room, 0))]
         if started:
             service.say(
                 f"has started {len(started)} tasks: "

@@ -1,12 +1,9 @@
 """Tasks behind load balancers, and task health.
 
-With the ELB engine (``aws.engine("elb")``) a task's targets are registered in moto's elbv2
-backend and their health is the ELB engine's ``target_health``; ECS adds a prober to
+A task's targets are registered in moto's elbv2 backend and their health is the ELB engine's
+``target_health`` (``aws.engine("elb")``, installed before ECS); ECS adds a prober to
 ``elb.probers`` that answers for its own tasks' addresses through the runtime (real HTTP with
-podman; the memory runtime's rules otherwise: a ``:failing`` image fails). Without it, ECS
-probes a task's container port itself on the target group's health check path and keeps a
-stand-in target state (healthy after one pass, unhealthy after the group's unhealthy threshold
-of failures, draining never), so load-balanced services still fail or pass as they would.
+podman; the memory runtime's rules otherwise: a ``:failing`` image fails).
 
 A container ``healthCheck`` (``CMD-SHELL``/``CMD``) runs inside the container with podman
 (``podman exec``; exit 0 passes); with the memory runtime it follows the runtime's check rules.
@@ -42,10 +39,6 @@ def container_check(runtime: Any, key: str, health_check: dict) -> tuple[bool, s
     return runtime.probe(key, {"type": "cmd", "command": command})
 
 
-def target_group(gateway: Any, region: str, arn: str) -> Any:
-    return gateway.backend("elbv2", region).target_groups.get(arn)
-
-
 def register(gateway: Any, region: str, task: Task, load_balancers: list[dict]) -> list[str]:
     """Register the task's (ip, containerPort) in each target group; the groups registered."""
     backend = gateway.backend("elbv2", region)
@@ -69,23 +62,3 @@ def deregister(gateway: Any, region: str, task: Task) -> list[str]:
             backend.deregister_targets(arn, [{"Id": task.private_ip}])
             done.append(arn)
     return done
-
-
-def health_check_of(group: Any, port: int) -> dict:
-    """The HTTP check of a target group, for a target on ``port``."""
-    path = getattr(group, "health_check_path", None)
-    check_port = getattr(group, "health_check_port", None) or "traffic-port"
-    return {
-        "type": "http",
-        "port": port if check_port == "traffic-port" else int(check_port),
-        "path": path or "/",
-        "timeout": getattr(group, "health_check_timeout_seconds", None) or 5,
-    }
-
-
-def unhealthy_threshold(group: Any) -> int:
-    value = getattr(group, "unhealthy_threshold_count", None)
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return 2

@@ -73,7 +73,7 @@ def parse_codes(text: str) -> tuple[tuple[int, int], ...]:
     """A matcher's HttpCode (``200``, ``200,202``, ``200-299``) as inclusive ranges."""
     ranges = []
     for part in str(text or "200").split(","):
-        low, _, high = part.strip().partition("-")
+        low, _dash, high = part.strip().partition("-")
         ranges.append((int(low), int(high or low)))
     return tuple(ranges)
 
@@ -161,7 +161,7 @@ def read_state() -> State:
             listeners = tuple(read_listener(li) for li in lb.listeners.values())
             for listener in listeners:
                 for rule in listener.rules:
-                    used.update(arn for arn, _ in rule.action.groups)
+                    used.update(arn for arn, _weight in rule.action.groups)
             load_balancers[lb.arn] = LoadBalancer(lb.arn, lb.name, lb.dns_name, listeners)
         groups.extend(backend.target_groups.values())
     target_groups = {g.arn: read_target_group(g, g.arn in used) for g in groups}

@@ -89,14 +89,14 @@ class SmoothWeighted:
         if not live:
             return None
         with self._lock:
-            keys = {key for key, _ in live}
+            keys = {key for key, _weight in live}
             self._current = {k: v for k, v in self._current.items() if k in keys}
             best = None
             for key, weight in live:
                 self._current[key] = self._current.get(key, 0) + weight
                 if best is None or self._current[key] > self._current[best]:
                     best = key
-            self._current[best] -= sum(weight for _, weight in live)
+            self._current[best] -= sum(weight for _key, weight in live)
             return best
 
 
@@ -119,7 +119,7 @@ class RoundRobin:
 def redirect_location(config: dict, scheme: str, host: str, port: int, path: str) -> str:
     """A redirect action's Location: AWS's ``#{protocol}``, ``#{host}``, ``#{port}``,
     ``#{path}`` and ``#{query}`` placeholders, each part defaulting to the request's."""
-    bare_path, _, query = path.partition("?")
+    bare_path, _mark, query = path.partition("?")
     bare_host = host.rsplit(":", 1)[0]
     values = {
         "protocol": scheme.upper(), "host": bare_host, "port": str(port),

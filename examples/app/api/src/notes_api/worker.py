@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signum, handler)
         db.dispose()
     reason = "signal" if stop.is_set() else "limit reached"
-    log.info(f"worker stopped ({reason}) after {handled} jobs", extra=context)
+    log.info("worker stopped (%s) after %d jobs", reason, handled, extra=context)
     return 0
 
 
