@@ -21,7 +21,7 @@ from ..core import Faults, Response, Router, Vendor
 from ..fly.runtime import Runtime, make_runtime
 from .gateway import ACCOUNT_ID, AwsCall, AwsError, Gateway
 
-ENGINES: tuple[str, ...] = ("fixes",)  # submodules with install(aws), in the order they are installed
+ENGINES: tuple[str, ...] = ("fixes",)  # submodules with install(aws), in this order
 
 
 class AwsVendor(Vendor):
