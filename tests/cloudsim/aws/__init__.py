@@ -22,7 +22,7 @@ from ..fly.runtime import Runtime, make_runtime
 from .gateway import ACCOUNT_ID, AwsCall, AwsError, Gateway
 
 # Submodules with install(aws), in the order they are installed.
-ENGINES: tuple[str, ...] = ("cloudwatch", "elb", "rds", "ecs")
+ENGINES: tuple[str, ...] = ("fixes", "cloudwatch", "elb", "rds", "ecs")
 
 
 class AwsVendor(Vendor):
