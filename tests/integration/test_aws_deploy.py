@@ -131,6 +131,8 @@ def deploy(world: AwsWorld, tmp_path, name: str, release_id: str, **extra):
         "poll_interval": 2,
         **extra,
     }
+    if args.get("strategy") == "bluegreen":
+        del args["service"]  # bluegreen.services names the pair
     return module_play("sigma.deploy.ecs_deploy", args, world.env, tmp_path, name)
 
 
