@@ -38,6 +38,9 @@ class Stack:
     green_group: str
     listener: str
     test_listener: str
+    queue_url: str
+    dlq_url: str
+    subnets: list[str]
 
 
 def _wait_db(world: AwsWorld, rds, identifier: str) -> dict:
@@ -90,6 +93,14 @@ def stack(aws_world: AwsWorld) -> Stack:
     endpoint = _wait_db(world, rds, "it-db")["Endpoint"]
     url = f"postgresql+psycopg://notes:{password}@{endpoint['Address']}:{endpoint['Port']}/notes"
     secret = world.client("secretsmanager").create_secret(Name="it/database-url", SecretString=url)
+    sqs = world.client("sqs")
+    dlq_url = sqs.create_queue(QueueName="it-jobs-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])
+    redrive = {"deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"], "maxReceiveCount": "2"}
+    queue_url = sqs.create_queue(
+        QueueName="it-jobs",
+        Attributes={"VisibilityTimeout": "2", "RedrivePolicy": json.dumps(redrive)},
+    )["QueueUrl"]
     group, green = _target_group(elb, vpc, "it-blue"), _target_group(elb, vpc, "it-green")
     lb = elb.create_load_balancer(Name="it-alb", Subnets=subnets)["LoadBalancers"][0]
     listener = _listener(elb, lb["LoadBalancerArn"], 80, group)
@@ -104,6 +115,7 @@ def stack(aws_world: AwsWorld) -> Stack:
             "portMappings": [{"containerPort": 8000}],
             "environment": [
                 {"name": "RELEASE_ID", "value": "r0"}, {"name": "WEB_CONCURRENCY", "value": "1"},
+                {"name": "JOB_QUEUE_URL", "value": queue_url},
             ],
             "secrets": [{"name": "DATABASE_URL", "valueFrom": secret["ARN"]}],
             "healthCheck": {"command": HEALTH, "retries": 5, "startPeriod": 30, "interval": 5},
@@ -117,7 +129,10 @@ def stack(aws_world: AwsWorld) -> Stack:
         deploymentConfiguration={"minimumHealthyPercent": 100, "maximumPercent": 200},
     )  # fmt: skip
     alb_url = world.admin("albs")[lb["DNSName"]]
-    return Stack(alb_url, lb["DNSName"], group, secret["ARN"], green, listener, test_listener)
+    return Stack(
+        alb_url, lb["DNSName"], group, secret["ARN"], green, listener, test_listener,
+        queue_url, dlq_url, subnets,
+    )  # fmt: skip
 
 
 def deploy(world: AwsWorld, tmp_path, name: str, release_id: str, **extra):
@@ -246,6 +261,62 @@ def test_bluegreen_checks_the_test_listener_then_shifts_with_no_request_dropped(
     again_rc, again, again_output = deploy(aws_world, tmp_path, "again", "r-bg", **settings)
     assert again_rc == 0, again_output[-4000:]
     assert again["changed"] is False
+
+
+def _post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def _get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def test_the_worker_runs_queued_jobs_and_a_poisoned_one_lands_in_the_dlq(aws_world, released):
+    """The worker service (the same image, command notes-api-worker) takes jobs the API queued
+    on SQS; a job that always fails is received maxReceiveCount (2) times, then SQS's redrive
+    moves it to the dead-letter queue and the job is dead."""
+    ecs = aws_world.client("ecs")
+    worker = ecs.register_task_definition(
+        family="notes-rung-worker", networkMode="awsvpc", requiresCompatibilities=["FARGATE"],
+        cpu="256", memory="512",
+        containerDefinitions=[{
+            "name": "worker", "image": aws_world.image, "essential": True,
+            "command": ["notes-api-worker"],
+            "environment": [
+                {"name": "RELEASE_ID", "value": "r1"}, {"name": "JOB_POLL_SECONDS", "value": "1"},
+                {"name": "JOB_QUEUE_URL", "value": released.queue_url},
+            ],
+            "secrets": [{"name": "DATABASE_URL", "valueFrom": released.db_secret}],
+        }],
+    )["taskDefinition"]["taskDefinitionArn"]  # fmt: skip
+    ecs.create_service(
+        cluster=CLUSTER, serviceName="notes-rung-worker", taskDefinition=worker, desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": released.subnets}},
+    )  # fmt: skip
+    done = _post(released.alb_url + "/jobs", {"kind": "echo", "payload": {"n": 7}})
+    poisoned = _post(released.alb_url + "/jobs", {"kind": "fail", "payload": {}})
+
+    def status(job: dict, wanted: str):
+        found = _get_json(f"{released.alb_url}/jobs/{job['id']}")
+        return found if found["status"] == wanted else None
+
+    echoed = aws_world.wait("the echo job is done", lambda: status(done, "done"), timeout=180)
+    assert echoed["attempts"] == 1
+    dead = aws_world.wait("the poisoned job is dead", lambda: status(poisoned, "dead"), 180)
+    assert dead["attempts"] == 2
+    sqs = aws_world.client("sqs")
+    messages = aws_world.wait(
+        "the poisoned message is in the dead-letter queue",
+        lambda: sqs.receive_message(QueueUrl=released.dlq_url, WaitTimeSeconds=1).get("Messages"),
+        timeout=60,
+    )
+    assert json.loads(messages[0]["Body"]) == {"job_id": poisoned["id"]}
 
 
 def test_a_multi_az_failover_keeps_the_data(aws_world, released):

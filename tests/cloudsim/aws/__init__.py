@@ -40,6 +40,8 @@ class AwsVendor(Vendor):
         self.runtime: Runtime = make_runtime(backend, faults)
         self.url: str | None = None
         self._server: Any = None
+        self._task_endpoint: Any = None  # tasknet.TaskEndpoint, made at the first real task
+        self._task_lock = threading.Lock()
         self.engines: dict[str, Any] = {}
         for name in ENGINES:
             module = importlib.import_module(f"{__name__}.{name}")
@@ -72,6 +74,27 @@ class AwsVendor(Vendor):
         threading.Thread(target=self._server.serve_forever, name="aws", daemon=True).start()
         return self.url
 
+    def task_env(self, region: str) -> dict[str, str]:
+        """What a task's AWS SDK needs to reach the local AWS from its container (the endpoint
+        on the tasks' network, the region, test credentials for the task role's): the defaults
+        of a real task's environment (``tasknet.py``). Empty with the memory runtime."""
+        if type(self.runtime).__name__ != "PodmanRuntime":
+            return {}
+        with self._task_lock:
+            if self._task_endpoint is None:
+                from ..podman_backend import hostctl
+                from .tasknet import TaskEndpoint, network_gateway
+
+                gateway = network_gateway(hostctl.SUBNET)
+                self._task_endpoint = TaskEndpoint(self.gateway, gateway)
+        return {
+            "AWS_ENDPOINT_URL": self._task_endpoint.url,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+
     def error_body(self, err) -> dict:
         return {"error": err.message}
 
@@ -100,6 +123,9 @@ class AwsVendor(Vendor):
         if self._server is not None:
             self._server.shutdown()
             self._server = None
+        if self._task_endpoint is not None:
+            self._task_endpoint.close()
+            self._task_endpoint = None
 
 
 def vendor_of(sim: Any) -> AwsVendor:

@@ -203,7 +203,9 @@ class Hooks:
         tasks = []
         for _index in range(number):
             try:
-                spec = runspec.run_spec(engine.gateway, region, task_definition, overrides)
+                spec = runspec.run_spec(
+                    engine.gateway, region, task_definition, overrides, engine.aws.task_env(region)
+                )
             except runspec.SecretError as exc:
                 spec = exc
             tasks.append(

@@ -136,7 +136,9 @@ def _start(engine: Any, service: Any, deployment: Deployment) -> Task:
     backend = engine.gateway.backend("ecs", region)
     task_definition = backend.describe_task_definition(deployment.task_definition)
     try:
-        spec = runspec.run_spec(engine.gateway, region, task_definition)
+        spec = runspec.run_spec(
+            engine.gateway, region, task_definition, defaults=engine.aws.task_env(region)
+        )
     except runspec.SecretError as exc:
         spec = exc
     vpc = (svc.network_configuration or {}).get("awsvpcConfiguration") or {}

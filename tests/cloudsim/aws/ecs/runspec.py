@@ -56,11 +56,18 @@ def _secret(gateway: Any, region: str, value_from: str) -> str:
 
 
 def run_spec(
-    gateway: Any, region: str, task_definition: Any, overrides: dict | None = None
+    gateway: Any,
+    region: str,
+    task_definition: Any,
+    overrides: dict | None = None,
+    defaults: dict[str, str] | None = None,
 ) -> tuple[RunSpec, dict]:
-    """The RunSpec of a task and its container definition; raises :class:`SecretError`."""
+    """The RunSpec of a task and its container definition; raises :class:`SecretError`.
+    ``defaults`` (the vendor's ``task_env``: how the task's AWS SDK reaches the local AWS) are
+    under everything the task definition sets."""
     container = essential_container(task_definition)
-    env = {e["name"]: str(e.get("value", "")) for e in container.get("environment") or []}
+    env = dict(defaults or {})
+    env.update({e["name"]: str(e.get("value", "")) for e in container.get("environment") or []})
     for secret in container.get("secrets") or []:
         env[secret["name"]] = _secret(gateway, region, secret["valueFrom"])
     command = container.get("command") or None

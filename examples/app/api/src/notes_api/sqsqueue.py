@@ -165,19 +165,16 @@ class SqsQueue:
         """A message naming no job: poison, like a job that fails."""
         what = "names no job" if job_id is None else f"names job {job_id}, which does not exist"
         extra = {"job_id": job_id, "attempt": count}
+        message_id = message.get("MessageId")
         if self.redrive_max() is not None:
-            log.error(
-                f"message {message.get('MessageId')} {what}; left for the dead-letter queue",
-                extra=extra,
-            )
+            log.error("message %s %s; left for the dead-letter queue", message_id, what, extra=extra)
         elif count >= most:
             log.error(
-                f"message {message.get('MessageId')} {what}; deleted after {count} receives",
-                extra=extra,
+                "message %s %s; deleted after %d receives", message_id, what, count, extra=extra
             )
             self.delete(message["ReceiptHandle"])
         else:
-            log.error(f"message {message.get('MessageId')} {what}", extra=extra)
+            log.error("message %s %s", message_id, what, extra=extra)
 
     def complete(self, delivery: Delivery, result: dict[str, Any]) -> None:
         if record_outcome(self.db, delivery, "done", result=result):
