@@ -167,7 +167,9 @@ class SqsQueue:
         extra = {"job_id": job_id, "attempt": count}
         message_id = message.get("MessageId")
         if self.redrive_max() is not None:
-            log.error("message %s %s; left for the dead-letter queue", message_id, what, extra=extra)
+            log.error(
+                "message %s %s; left for the dead-letter queue", message_id, what, extra=extra
+            )
         elif count >= most:
             log.error(
                 "message %s %s; deleted after %d receives", message_id, what, count, extra=extra
