@@ -156,8 +156,9 @@ integration-other: venv-test image collection-link
 integration-fly: venv-test image collection-link ## the Fly.io rung's tests (local Fly: real machines, proxy, registry)
 	@cd $(ROOT) && pytest $(DURATIONS) $(FLY_TESTS)
 
-# The AWS rung: ECS tasks, the ALB's traffic and RDS's PostgreSQL real (local AWS), and the data
-# move between two PostgreSQL servers.
+# The AWS rung: ECS tasks, the ALB's traffic and RDS's PostgreSQL real (local AWS), the data
+# move between two PostgreSQL servers, and the rung's provisioning playbook (many amazon.aws
+# module runs: here, late in make test, not in the unit tests, whose CPU the host checks share).
 integration-aws: venv-test image collection-link ## the AWS rung's tests (local AWS: real tasks, ALB stand-in, RDS, data move)
 	@cd $(ROOT) && pytest $(DURATIONS) $(AWS_TESTS)
 
